@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { caCommand } from './commands/ca.js';
+import { startCommand } from './commands/start.js';
+
+/** The commander program, assembled from src/commands/* (DESIGN.md §7). */
+export function buildProgram(): Command {
+  const program = new Command('proxyctl')
+    .description('a personal MITM debugging proxy: HTTP/1.1, HTTP/2, WebSocket and HTTPS interception')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.addCommand(startCommand());
+  program.addCommand(caCommand());
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Run the CLI: usage errors exit 2, runtime failures exit 1 (DESIGN.md §7). */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are "errors" to commander with exit code 0.
+      if (err.exitCode === 0) process.exit(0);
+      process.exit(err.code === 'proxyctl.runtime' ? 1 : 2);
+    }
+    process.stderr.write(`proxyctl: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,96 @@
+import { Command, Option } from 'commander';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { proxyctlHome } from '../config/paths.js';
+import { loadConfigFile } from '../config/load.js';
+import { mergeSettings, startFlagsSchema, UsageError, type StartSettings } from '../config/start-options.js';
+import { formatIssues } from '../config/schema.js';
+import { formatAccessLine } from '../ops/access-log.js';
+import { Runtime } from '../runtime.js';
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** `proxyctl start`: parse and validate, then hand everything to the runtime. */
+export function startCommand(): Command {
+  return new Command('start')
+    .description('start the proxy (full-screen UI unless --no-tui)')
+    .option('-p, --port <port>', 'listen port (0 picks a free one)', undefined)
+    .option('--host <host>', 'listen address (default 127.0.0.1)')
+    .option('--mode <mode>', 'regular | reverse:URL[,URL…] | upstream:URL | socks5 (default regular)')
+    .option('--no-tui', 'run headless: print the ready line, then one access-log line per flow')
+    .option('-c, --config <file>', 'config file (YAML or JSON)')
+    .option('--session <name>', 'session name to record into')
+    .option('-k, --insecure', 'do not verify upstream TLS certificates')
+    .option('--ignore-hosts <regex...>', 'tunnel matching CONNECT hosts without interception')
+    .option('--resolve <host=addr>', 'resolve HOST to ADDR (repeatable, like curl --resolve)', collect)
+    .option('--admin-port <port>', 'serve /healthz and /metrics on this port')
+    .addOption(new Option('--log-format <format>', 'access log format: text | json'))
+    .option('--upstream-timeout <ms>', 'wait this long for upstream response headers (default 60000)')
+    .option('--max-body-bytes <n>', 'bytes of each body captured on a flow (default 4194304)')
+    .option('--max-flows <n>', 'flows kept in memory (default 20000)')
+    .action(async (raw: Record<string, unknown>, cmd: Command) => {
+      const parsed = startFlagsSchema.safeParse(raw);
+      if (!parsed.success) cmd.error(`error: ${formatIssues(parsed.error)[0]!.replace(/^(\w+): /, '')}`, { exitCode: 2, code: 'proxyctl.usage' });
+      const flags = parsed.data!;
+      let file = {};
+      if (flags.config) {
+        const loaded = await loadConfigFile(flags.config);
+        if (!loaded.ok) cmd.error(`error: config ${flags.config}:\n  ${loaded.problems.join('\n  ')}`, { exitCode: 2, code: 'proxyctl.config' });
+        else file = loaded.config;
+      }
+      let settings: StartSettings;
+      try {
+        settings = mergeSettings(flags, file);
+      } catch (err) {
+        if (err instanceof UsageError) cmd.error(`error: ${err.message}`, { exitCode: 2, code: 'proxyctl.usage' });
+        throw err;
+      }
+      if (settings!.mode !== 'regular') cmd.error(`error: --mode ${settings!.mode} is not supported by this build yet (only regular)`, { exitCode: 2, code: 'proxyctl.usage' });
+      await run(settings!);
+    });
+}
+
+async function run(settings: StartSettings): Promise<void> {
+  const runtime = await Runtime.create({ home: proxyctlHome(), settings });
+  try {
+    await runtime.start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`proxyctl: cannot listen on ${settings.host}:${settings.port}: ${e.code ?? e.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await runtime.stop(5000);
+    accessLog?.end();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+
+  let accessLog: WriteStream | null = null;
+  if (settings.tui) {
+    const { runTui } = await import('../tui/index.js');
+    await runTui({
+      store: runtime.store,
+      commands: runtime.commands,
+      info: { listen: runtime.url.replace(/^http:\/\//, ''), mode: settings.mode, session: settings.session },
+      toggles: runtime.toggles,
+    });
+    await stop();
+    return;
+  }
+  process.stdout.write(`proxyctl listening on ${runtime.url}\n`);
+  if (settings.accessLogFile) accessLog = createWriteStream(settings.accessLogFile, { flags: 'a' });
+  const out = accessLog ?? process.stdout;
+  runtime.bus.on('flow-end', (e) => {
+    out.write(`${formatAccessLine(e.flow, settings.logFormat)}\n`);
+  });
+  runtime.bus.on('log', (e) => {
+    if (e.level === 'warn' || e.level === 'error') process.stderr.write(`proxyctl: ${e.level}: ${e.message}\n`);
+  });
+}

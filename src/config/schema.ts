@@ -1,0 +1,134 @@
+import { z } from 'zod';
+
+/**
+ * The config file (DESIGN.md §7): the single source of truth for its shape. Every key is optional;
+ * CLI flags override the file. Scripts rely on these names: extend, never rename.
+ */
+
+const port = z.number().int().min(0, 'expected a port between 0 and 65535').max(65535, 'expected a port between 0 and 65535');
+const status = z.number().int().min(100, 'expected a number between 100 and 599').max(599, 'expected a number between 100 and 599');
+const filterExpr = z.string().min(1, 'expected a filter expression');
+
+export const modeSchema = z.string().refine((m) => /^(regular|socks5|reverse:.+|upstream:.+)$/.test(m), {
+  message: 'expected regular, reverse:URL[,URL…], upstream:URL or socks5',
+});
+
+const cidr = z.string().min(1);
+
+export const ruleSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('block'), filter: filterExpr, status: status.default(403), action: z.enum(['respond', 'drop']).default('respond'), enabled: z.boolean().default(true) }),
+  z.object({
+    type: z.literal('breakpoint'),
+    filter: filterExpr,
+    on: z.array(z.enum(['request', 'response'])).min(1).default(['request']),
+    timeoutMs: z.number().int().positive().nullable().default(null),
+    onTimeout: z.enum(['continue', 'abort']).default('continue'),
+    enabled: z.boolean().default(true),
+  }),
+  z.object({ type: z.literal('map-remote'), filter: filterExpr, to: z.string().url(), enabled: z.boolean().default(true) }),
+  z.object({ type: z.literal('map-local'), filter: filterExpr, path: z.string().min(1), enabled: z.boolean().default(true) }),
+  z.object({
+    type: z.literal('mock'),
+    filter: filterExpr,
+    status: status.default(200),
+    headers: z.record(z.string(), z.string()).default({}),
+    body: z.string().default(''),
+    enabled: z.boolean().default(true),
+  }),
+  z.object({
+    type: z.literal('rewrite'),
+    filter: filterExpr,
+    part: z.enum(['request-header', 'response-header', 'request-body', 'response-body']),
+    match: z.string(),
+    replace: z.string().nullable(),
+    enabled: z.boolean().default(true),
+  }),
+  z.object({ type: z.literal('rate-limit'), filter: filterExpr, perSecond: z.number().positive(), burst: z.number().int().positive().optional(), enabled: z.boolean().default(true) }),
+  z.object({
+    type: z.literal('throttle'),
+    filter: filterExpr,
+    latencyMs: z.number().int().min(0).default(0),
+    bytesPerSecond: z.number().int().positive().nullable().default(null),
+    enabled: z.boolean().default(true),
+  }),
+  z.object({
+    type: z.literal('command'),
+    filter: filterExpr,
+    argv: z.array(z.string()).min(1, 'expected at least the program name'),
+    timeoutMs: z.number().int().positive().default(60000),
+    enabled: z.boolean().default(true),
+  }),
+]);
+export type RuleSpec = z.infer<typeof ruleSchema>;
+
+const backendSchema = z.object({ url: z.string().url(), weight: z.number().int().positive().default(1) });
+
+export const configSchema = z
+  .object({
+    listen: z.object({ host: z.string().min(1).optional(), port: port.optional() }).strict().optional(),
+    mode: modeSchema.optional(),
+    upstream: z
+      .object({
+        insecure: z.boolean().optional(),
+        /** Milliseconds to wait for upstream response headers. @default 60000 */
+        timeoutMs: z.number().int().positive().optional(),
+        /** Milliseconds to wait for a TCP/TLS connection. @default 10000 */
+        connectTimeoutMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    capture: z.object({ maxBodyBytes: z.number().int().min(0).optional() }).strict().optional(),
+    store: z.object({ maxFlows: z.number().int().positive().optional() }).strict().optional(),
+    cache: z.object({ enabled: z.boolean().optional(), maxBytes: z.number().int().positive().optional() }).strict().optional(),
+    noCache: z.boolean().optional(),
+    proxyAuth: z
+      .object({
+        users: z.array(z.object({ user: z.string().min(1), password: z.string() }).strict()).optional(),
+        htpasswd: z.string().nullable().optional(),
+      })
+      .strict()
+      .optional(),
+    access: z.object({ allow: z.array(cidr).optional(), deny: z.array(cidr).optional() }).strict().optional(),
+    admin: z.object({ port: port.nullable().optional() }).strict().optional(),
+    accessLog: z.object({ format: z.enum(['text', 'json']).optional(), file: z.string().nullable().optional() }).strict().optional(),
+    ignoreHosts: z.array(z.string()).optional(),
+    resolve: z.record(z.string(), z.string()).optional(),
+    rules: z.array(ruleSchema).optional(),
+    reverse: z
+      .object({
+        balance: z.enum(['round-robin', 'weighted', 'least-connections', 'ip-hash']).optional(),
+        backends: z.array(backendSchema).optional(),
+        health: z
+          .object({
+            path: z.string().optional(),
+            intervalMs: z.number().int().positive().optional(),
+            timeoutMs: z.number().int().positive().optional(),
+            unhealthyAfter: z.number().int().positive().optional(),
+            healthyAfter: z.number().int().positive().optional(),
+          })
+          .strict()
+          .optional(),
+        routes: z.array(z.object({ host: z.string().optional(), pathPrefix: z.string().optional(), backends: z.array(backendSchema) }).strict()).optional(),
+        tls: z
+          .object({
+            enabled: z.boolean().optional(),
+            certs: z.array(z.object({ serverName: z.string(), cert: z.string(), key: z.string() }).strict()).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type ConfigFile = z.infer<typeof configSchema>;
+
+/** Format zod issues as `path: message` lines, e.g. `rules[2].status: expected a number between 100 and 599`. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path
+      .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+      .join('');
+    return `${path || '(root)'}: ${issue.message}`;
+  });
+}

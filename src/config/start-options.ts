@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import type { ConfigFile } from './schema.js';
+import { modeSchema } from './schema.js';
+
+/**
+ * `proxyctl start` options as commander hands them over (strings), parsed once by zod: bad values
+ * are refused here, with the option's name, before anything starts.
+ */
+const intText = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+export const startFlagsSchema = z
+  .object({
+    port: intText('--port', 0, 65535).optional(),
+    host: z.string().min(1, '--host must not be empty').optional(),
+    mode: modeSchema.optional(),
+    tui: z.boolean().default(true),
+    config: z.string().optional(),
+    session: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, '--session must be letters, digits, dot, dash or underscore')
+      .optional(),
+    insecure: z.boolean().optional(),
+    ignoreHosts: z.array(z.string()).optional(),
+    resolve: z.array(z.string().regex(/^[^=\s]+=[^=\s]+$/, '--resolve takes HOST=ADDR')).optional(),
+    adminPort: intText('--admin-port', 0, 65535).optional(),
+    logFormat: z.enum(['text', 'json'], { message: '--log-format must be text or json' }).optional(),
+    upstreamTimeout: intText('--upstream-timeout', 1, 3_600_000).optional(),
+    maxBodyBytes: intText('--max-body-bytes', 0, 1 << 30).optional(),
+    maxFlows: intText('--max-flows', 1, 10_000_000).optional(),
+  })
+  .strict();
+export type StartFlags = z.infer<typeof startFlagsSchema>;
+
+/** The merged, defaulted settings the runtime starts with. */
+export interface StartSettings {
+  host: string;
+  port: number;
+  mode: string;
+  tui: boolean;
+  session: string | null;
+  insecure: boolean;
+  ignoreHosts: RegExp[];
+  resolve: Map<string, string>;
+  adminPort: number | null;
+  logFormat: 'text' | 'json';
+  accessLogFile: string | null;
+  upstreamTimeoutMs: number;
+  connectTimeoutMs: number;
+  maxBodyBytes: number;
+  maxFlows: number;
+}
+
+/** Thrown for a bad option or config value; the CLI prints the message and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function compileRegex(source: string, what: string): RegExp {
+  try {
+    return new RegExp(source, 'i');
+  } catch (err) {
+    throw new UsageError(`${what}: invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
+  }
+}
+
+/** CLI flags override the config file; the file overrides the defaults (DESIGN.md §7). */
+export function mergeSettings(flags: StartFlags, file: ConfigFile): StartSettings {
+  const resolve = new Map<string, string>();
+  for (const [h, a] of Object.entries(file.resolve ?? {})) resolve.set(h.toLowerCase(), a);
+  for (const pair of flags.resolve ?? []) {
+    const [h, a] = pair.split('=') as [string, string];
+    resolve.set(h.toLowerCase(), a);
+  }
+  const ignore = [...(file.ignoreHosts ?? []).map((r) => compileRegex(r, 'ignoreHosts')), ...(flags.ignoreHosts ?? []).map((r) => compileRegex(r, '--ignore-hosts'))];
+  return {
+    host: flags.host ?? file.listen?.host ?? '127.0.0.1',
+    port: flags.port ?? file.listen?.port ?? 8080,
+    mode: flags.mode ?? file.mode ?? 'regular',
+    tui: flags.tui,
+    session: flags.session ?? null,
+    insecure: flags.insecure ?? file.upstream?.insecure ?? false,
+    ignoreHosts: ignore,
+    resolve,
+    adminPort: flags.adminPort ?? file.admin?.port ?? null,
+    logFormat: flags.logFormat ?? file.accessLog?.format ?? 'text',
+    accessLogFile: file.accessLog?.file ?? null,
+    upstreamTimeoutMs: flags.upstreamTimeout ?? file.upstream?.timeoutMs ?? 60_000,
+    connectTimeoutMs: file.upstream?.connectTimeoutMs ?? 10_000,
+    maxBodyBytes: flags.maxBodyBytes ?? file.capture?.maxBodyBytes ?? 4 * 1024 * 1024,
+    maxFlows: flags.maxFlows ?? file.store?.maxFlows ?? 20_000,
+  };
+}

@@ -1,0 +1,129 @@
+import http from 'node:http';
+import type net from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { emptyBody, type Flow } from '../core/flow.js';
+import { parseAbsoluteTarget, parseAuthority } from '../core/authority.js';
+import { errorPage, ProxyError } from '../core/errors.js';
+import type { FlowErrorCode } from '../core/flow.js';
+import { Exchange, newHttpFlow, type ExchangeEnv, type RequestTarget } from './exchange.js';
+import { clientInfoOf } from './client-info.js';
+import { kTarget, type TunnelTarget } from './socket-facts.js';
+import { selfPage } from './self-page.js';
+
+export interface H1Handlers {
+  /** A CONNECT was accepted: continue with the tunnel socket (re-enter the listener). */
+  onTunnel(socket: net.Socket, target: TunnelTarget, head: Buffer, httpVersion: string): void;
+  /** Is this authority the proxy itself (a loop)? */
+  isSelf(host: string, port: number): boolean;
+}
+
+/**
+ * The HTTP/1.x adapter: a non-listening `http.Server` that the listener hands connections to. It
+ * turns requests into exchanges, answers CONNECT, and maps parser errors to 400/431/408.
+ */
+export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Server {
+  const { opts } = env;
+  const server = http.createServer({
+    maxHeaderSize: opts.maxHeaderBytes,
+    requestTimeout: 0, // long uploads are fine; header and idle timeouts still apply
+    headersTimeout: opts.headersTimeoutMs,
+    keepAliveTimeout: opts.clientIdleTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(opts.headersTimeoutMs / 4))),
+    requireHostHeader: false, // absolute-form carries the authority; we add Host when missing
+    noDelay: true,
+  });
+  server.timeout = opts.clientIdleTimeoutMs;
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const target = resolveTarget(req, handlers);
+    if (target === 'self' || target === null) {
+      // Asked of the proxy itself, or unroutable: answer locally, still as a flow.
+      const ex = new Exchange(env, req, res, { scheme: 'http', host: 'proxyctl', port: opts.port, path: req.url ?? '/' }, clientInfoOf(req.socket));
+      env.emitter.start(ex.flow);
+      ex.respondLocally(target === 'self' ? selfPage(req.url ?? '/', env.deps.certificates.certPem) : badTargetResponse(req.url ?? ''));
+      return;
+    }
+    const ex = new Exchange(env, req, res, target, clientInfoOf(req.socket));
+    ex.run().catch((err: unknown) => ex.fail(err instanceof ProxyError ? err : new ProxyError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err })));
+  };
+  server.on('request', onRequest);
+  // Forward `Expect: 100-continue` and relay the origin's 100 (RFC 9110 §10.1.1).
+  server.on('checkContinue', onRequest);
+
+  server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const auth = parseAuthority(req.url ?? '', null);
+    if (!auth) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nCONNECT needs host:port\n');
+      recordClientError(env, socket, 'BAD_REQUEST', `CONNECT target is not host:port: ${JSON.stringify(req.url)}`, req.method ?? 'CONNECT');
+      return;
+    }
+    handlers.onTunnel(socket, auth, head, req.httpVersion);
+  });
+
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket) => {
+    const code = err.code ?? '';
+    if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    let status = 400;
+    let flowCode: FlowErrorCode = 'BAD_REQUEST';
+    let message = `malformed request (${code || err.message})`;
+    if (code === 'HPE_HEADER_OVERFLOW') {
+      status = 431;
+      flowCode = 'HEADERS_TOO_LARGE';
+      message = `request headers exceed ${opts.maxHeaderBytes} bytes`;
+    } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      status = 408;
+      flowCode = 'CLIENT_TIMEOUT';
+      message = `request headers not received within ${opts.headersTimeoutMs} ms`;
+    }
+    const page = errorPage({ code: flowCode, message }, null);
+    const body = Buffer.from(page.body);
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: ${page.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString()}`);
+    recordClientError(env, socket, flowCode, message, err.rawPacket ? requestLineOf(err.rawPacket) : null);
+  });
+  return server;
+}
+
+function resolveTarget(req: IncomingMessage, handlers: H1Handlers): RequestTarget | 'self' | null {
+  const url = req.url ?? '/';
+  const abs = parseAbsoluteTarget(url);
+  if (abs) return handlers.isSelf(abs.host, abs.port) ? 'self' : abs;
+  const tunnel = req.socket[kTarget];
+  if (tunnel) {
+    const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    return { scheme, host: tunnel.host, port: tunnel.port, path: url.startsWith('/') ? url : `/${url}` };
+  }
+  return url.startsWith('/') ? 'self' : null;
+}
+
+function badTargetResponse(url: string) {
+  return { status: 400, headers: [['Content-Type', 'text/plain; charset=utf-8']] as Array<[string, string]>, body: `proxyctl: cannot route request target ${JSON.stringify(url)}\n` };
+}
+
+/** First line of a raw request, when it looks like one (for naming an error flow). */
+function requestLineOf(raw: Buffer): string | null {
+  const line = raw.subarray(0, 256).toString('latin1').split('\r\n', 1)[0] ?? '';
+  return /^[A-Z]{3,10} \S+/.test(line) ? line : null;
+}
+
+/** A request that never became an exchange still becomes a flow, with its error. */
+function recordClientError(env: ExchangeEnv, socket: net.Socket, code: FlowErrorCode, message: string, requestLine: string | null): void {
+  const [method = 'INVALID', target = '/'] = requestLine ? requestLine.split(' ') : [];
+  const abs = parseAbsoluteTarget(target);
+  const info = clientInfoOf(socket);
+  const flow: Flow = newHttpFlow(env, info, {
+    method,
+    scheme: abs?.scheme ?? 'http',
+    host: abs?.host ?? socket[kTarget]?.host ?? 'invalid',
+    port: abs?.port ?? socket[kTarget]?.port ?? 0,
+    path: abs?.path ?? (target.startsWith('/') ? target : '/'),
+    httpVersion: '1.1',
+    headers: [],
+    trailers: null,
+    body: emptyBody(),
+  });
+  env.emitter.start(flow);
+  env.emitter.end(flow, { code, message });
+}

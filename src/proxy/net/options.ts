@@ -1,0 +1,63 @@
+import type { SecureContext } from 'node:tls';
+import type { EventBus } from '../bus.js';
+import type { Addon } from '../core/pipeline.js';
+
+/** Resolved settings of the network core (parsed and defaulted by src/config before reaching here). */
+export interface ProxyOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Skip upstream certificate verification. @default false */
+  insecure: boolean;
+  /** Hosts (matched against the CONNECT host) tunnelled untouched. */
+  ignoreHosts: RegExp[];
+  /** Host overrides: name → address, like curl's --resolve. */
+  resolve: ReadonlyMap<string, string>;
+  /** Bytes of each body kept on the flow. @default 4194304 */
+  maxBodyBytes: number;
+  /** Wait for upstream response headers. @default 60000 */
+  upstreamTimeoutMs: number;
+  /** Wait for an upstream TCP + TLS connection. @default 10000 */
+  connectTimeoutMs: number;
+  /** Idle client connections are closed after this. @default 60000 */
+  clientIdleTimeoutMs: number;
+  /** Request headers must arrive within this. @default 30000 */
+  headersTimeoutMs: number;
+  /** Client TLS handshakes must finish within this. @default 10000 */
+  handshakeTimeoutMs: number;
+  /** Largest request head accepted (431 beyond). @default 16384 */
+  maxHeaderBytes: number;
+  /** Idle upstream keep-alive connections kept per origin. @default 64 */
+  maxIdleUpstreamPerOrigin: number;
+  /**
+   * Extra CAs trusted for upstream TLS in addition to Node's default store. Without it Node's own
+   * store applies, which NODE_EXTRA_CA_CERTS extends.
+   */
+  upstreamCa: string[] | null;
+}
+
+export const defaultProxyOptions: ProxyOptions = {
+  host: '127.0.0.1',
+  port: 8080,
+  insecure: false,
+  ignoreHosts: [],
+  resolve: new Map(),
+  maxBodyBytes: 4 * 1024 * 1024,
+  upstreamTimeoutMs: 60_000,
+  connectTimeoutMs: 10_000,
+  clientIdleTimeoutMs: 60_000,
+  headersTimeoutMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  maxHeaderBytes: 16 * 1024,
+  maxIdleUpstreamPerOrigin: 64,
+  upstreamCa: null,
+};
+
+/** What the network core needs from the rest of the program. */
+export interface ProxyDeps {
+  bus: EventBus;
+  /** Leaf certificates for intercepted hosts (src/ca). */
+  certificates: { secureContextFor(host: string): SecureContext; readonly certPem: string };
+  /** The rules pipeline, in order. Read on every request, so it can be swapped live. */
+  addons: () => readonly Addon[];
+}

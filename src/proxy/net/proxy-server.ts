@@ -1,0 +1,150 @@
+import net from 'node:net';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createIdGenerator } from '../core/ids.js';
+import { isIpLiteral } from '../core/authority.js';
+import type { ExchangeEnv } from './exchange.js';
+import { FlowEmitter } from './flow-emitter.js';
+import { createH1Server } from './h1-server.js';
+import type { ProxyDeps, ProxyOptions } from './options.js';
+import { kClientAddr, kTarget, type TunnelTarget } from './socket-facts.js';
+import { terminateTls } from './tls-terminator.js';
+import { openTunnel } from './tunnel.js';
+import { clientInfoOf, normalizeAddress } from './client-info.js';
+import { UpstreamPool } from './upstream.js';
+
+const TLS_HANDSHAKE = 0x16;
+
+/**
+ * The listener and the composition of the network drivers (DESIGN.md §3): accept, sniff the first
+ * bytes, and route to the TLS terminator or the HTTP/1 adapter. CONNECT tunnels re-enter `sniff`.
+ */
+export class ProxyServer {
+  readonly emitter: FlowEmitter;
+  private readonly env: ExchangeEnv;
+  private readonly listener: net.Server;
+  private readonly h1: http.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private address: AddressInfo | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly opts: ProxyOptions,
+    private readonly deps: ProxyDeps,
+  ) {
+    this.emitter = new FlowEmitter(deps.bus);
+    this.env = { opts, deps, pool: new UpstreamPool(opts), emitter: this.emitter, newId: createIdGenerator() };
+    this.h1 = createH1Server(this.env, {
+      onTunnel: (socket, target, head, httpVersion) => this.onConnect(socket, target, head, httpVersion),
+      isSelf: (host, port) => this.isSelf(host, port),
+    });
+    this.listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.listener.on('error', (err) => deps.bus.log('error', `listener error: ${err.message}`));
+  }
+
+  /** Start listening; resolves with the bound address (the real port when 0 was asked). */
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.listener.once('error', onError);
+      this.listener.listen(this.opts.port, this.opts.host, () => {
+        this.listener.off('error', onError);
+        this.address = this.listener.address() as AddressInfo;
+        resolve(this.address);
+      });
+    });
+  }
+
+  get port(): number {
+    return this.address?.port ?? this.opts.port;
+  }
+
+  /** Connections currently open (for metrics and shutdown). */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * Stop accepting, let flows in flight finish until the deadline, then close what is left.
+   */
+  async stop(deadlineMs = 5000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    this.h1.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.emitter.drained(), new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)))]);
+    clearTimeout(timer);
+    for (const s of this.sockets) s.destroy();
+    this.h1.close();
+    this.env.pool.destroy();
+    await closed;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => {
+      /* every socket error ends in 'close'; the stage that owns the socket records it on its flow */
+    });
+    socket[kClientAddr] = { address: normalizeAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    this.sniff(socket, undefined);
+  }
+
+  /** Look at the first bytes and route the connection. */
+  private sniff(socket: net.Socket, target: TunnelTarget | undefined): void {
+    const timer = setTimeout(() => socket.destroy(), this.opts.clientIdleTimeoutMs);
+    const onClose = () => clearTimeout(timer);
+    socket.once('close', onClose);
+    socket.once('data', (chunk: Buffer) => {
+      clearTimeout(timer);
+      socket.off('close', onClose);
+      socket.pause();
+      socket.unshift(chunk);
+      if (chunk[0] === TLS_HANDSHAKE) this.startTls(socket, target);
+      else this.startH1(socket, target);
+    });
+  }
+
+  private startH1(socket: net.Socket, target: TunnelTarget | undefined): void {
+    if (target) socket[kTarget] = target;
+    this.h1.emit('connection', socket);
+    // Unshifted bytes reach http.Server only through a JS 'data' event (DESIGN.md §11).
+    socket.resume();
+  }
+
+  private startTls(socket: net.Socket, target: TunnelTarget | undefined): void {
+    terminateTls(socket, target, {
+      secureContextFor: (host) => this.deps.certificates.secureContextFor(host),
+      handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
+      alpn: ['http/1.1'],
+      onSecure: (tlsSocket) => {
+        this.h1.emit('connection', tlsSocket);
+      },
+      onFailure: (host, err) => {
+        this.deps.bus.log('warn', `client TLS handshake failed for ${host ?? 'an unnamed host'}: ${err.message} (does the client trust the proxyctl CA? see \`proxyctl ca path\`)`);
+      },
+    });
+  }
+
+  private onConnect(socket: net.Socket, target: TunnelTarget, head: Buffer, httpVersion: string): void {
+    socket.allowHalfOpen = false;
+    if (this.opts.ignoreHosts.some((re) => re.test(target.host) || re.test(`${target.host}:${target.port}`))) {
+      openTunnel(this.env, socket, target, clientInfoOf(socket), head, httpVersion);
+      return;
+    }
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) socket.unshift(head);
+    this.sniff(socket, target);
+  }
+
+  private isSelf(host: string, port: number): boolean {
+    if (port !== this.port) return false;
+    if (host === 'localhost' || host === this.opts.host) return true;
+    return isIpLiteral(host) && (host === '127.0.0.1' || host === '::1' || (this.opts.host === '0.0.0.0' || this.opts.host === '::'));
+  }
+}

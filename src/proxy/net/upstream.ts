@@ -1,0 +1,74 @@
+import http from 'node:http';
+import https from 'node:https';
+import dns from 'node:dns';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { ProxyOptions } from './options.js';
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for sockets that honours host overrides (`--resolve HOST=ADDR`) and otherwise asks
+ * the system resolver. Node 20 calls it with `{ all: true }` when autoSelectFamily is on.
+ */
+export function makeLookup(overrides: ReadonlyMap<string, string>) {
+  return (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
+    const addr = overrides.get(hostname.toLowerCase());
+    if (addr === undefined) {
+      dns.lookup(hostname, options, callback as never);
+      return;
+    }
+    const family = net.isIPv6(addr) ? 6 : 4;
+    if (options.all) callback(null, [{ address: addr, family }]);
+    else callback(null, addr, family);
+  };
+}
+
+/**
+ * Keep-alive connection pools towards origins (HTTP/1.1). One agent per scheme; Node keys idle
+ * sockets by host, port and TLS server name, so each origin has its own pool.
+ */
+export class UpstreamPool {
+  readonly http: http.Agent;
+  readonly https: https.Agent;
+
+  constructor(opts: ProxyOptions) {
+    const lookup = makeLookup(opts.resolve) as unknown as net.LookupFunction;
+    const common = {
+      keepAlive: true,
+      maxFreeSockets: opts.maxIdleUpstreamPerOrigin,
+      // LIFO reuse keeps a few sockets warm and lets the rest time out.
+      scheduling: 'lifo' as const,
+      // Idle pooled sockets are closed after this; requests in flight use their own timers.
+      timeout: 30_000,
+      lookup,
+    };
+    this.http = new http.Agent(common);
+    this.https = new https.Agent({
+      ...common,
+      rejectUnauthorized: !opts.insecure,
+      ALPNProtocols: ['http/1.1'],
+      ...(opts.upstreamCa ? { ca: [...tls.rootCertificates, ...opts.upstreamCa] } : {}),
+    });
+  }
+
+  agentFor(scheme: 'http' | 'https'): http.Agent {
+    return scheme === 'https' ? this.https : this.http;
+  }
+
+  destroy(): void {
+    this.http.destroy();
+    this.https.destroy();
+  }
+}
+
+/** One line naming an upstream certificate, for the flow's server info. */
+export function summarizePeerCertificate(socket: tls.TLSSocket): string | null {
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.subject) return null;
+  const cn = (x: unknown) => {
+    const v = (x as { CN?: string | string[] } | undefined)?.CN;
+    return Array.isArray(v) ? v.join(',') : (v ?? '?');
+  };
+  return `CN=${cn(cert.subject)}, issuer CN=${cn(cert.issuer)}, valid until ${cert.valid_to}`;
+}
