@@ -16,7 +16,7 @@ export const modeSchema = z.string().refine((m) => /^(regular|socks5|reverse:.+|
 const cidr = z.string().min(1);
 
 export const ruleSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('block'), filter: filterExpr, status: status.default(403), action: z.enum(['respond', 'drop']).default('respond'), enabled: z.boolean().default(true) }),
+  z.object({ type: z.literal('block'), filter: filterExpr, status: status.default(403), action: z.enum(['respond', 'drop']).default('respond'), enabled: z.boolean().default(true) }).strict(),
   z.object({
     type: z.literal('breakpoint'),
     filter: filterExpr,
@@ -24,9 +24,9 @@ export const ruleSchema = z.discriminatedUnion('type', [
     timeoutMs: z.number().int().positive().nullable().default(null),
     onTimeout: z.enum(['continue', 'abort']).default('continue'),
     enabled: z.boolean().default(true),
-  }),
-  z.object({ type: z.literal('map-remote'), filter: filterExpr, to: z.string().url(), enabled: z.boolean().default(true) }),
-  z.object({ type: z.literal('map-local'), filter: filterExpr, path: z.string().min(1), enabled: z.boolean().default(true) }),
+  }).strict(),
+  z.object({ type: z.literal('map-remote'), filter: filterExpr, to: z.string().url(), enabled: z.boolean().default(true) }).strict(),
+  z.object({ type: z.literal('map-local'), filter: filterExpr, path: z.string().min(1), enabled: z.boolean().default(true) }).strict(),
   z.object({
     type: z.literal('mock'),
     filter: filterExpr,
@@ -34,7 +34,7 @@ export const ruleSchema = z.discriminatedUnion('type', [
     headers: z.record(z.string(), z.string()).default({}),
     body: z.string().default(''),
     enabled: z.boolean().default(true),
-  }),
+  }).strict(),
   z.object({
     type: z.literal('rewrite'),
     filter: filterExpr,
@@ -42,26 +42,26 @@ export const ruleSchema = z.discriminatedUnion('type', [
     match: z.string(),
     replace: z.string().nullable(),
     enabled: z.boolean().default(true),
-  }),
-  z.object({ type: z.literal('rate-limit'), filter: filterExpr, perSecond: z.number().positive(), burst: z.number().int().positive().optional(), enabled: z.boolean().default(true) }),
+  }).strict(),
+  z.object({ type: z.literal('rate-limit'), filter: filterExpr, perSecond: z.number().positive(), burst: z.number().int().positive().optional(), enabled: z.boolean().default(true) }).strict(),
   z.object({
     type: z.literal('throttle'),
     filter: filterExpr,
     latencyMs: z.number().int().min(0).default(0),
     bytesPerSecond: z.number().int().positive().nullable().default(null),
     enabled: z.boolean().default(true),
-  }),
+  }).strict(),
   z.object({
     type: z.literal('command'),
     filter: filterExpr,
     argv: z.array(z.string()).min(1, 'expected at least the program name'),
     timeoutMs: z.number().int().positive().default(60000),
     enabled: z.boolean().default(true),
-  }),
+  }).strict(),
 ]);
 export type RuleSpec = z.infer<typeof ruleSchema>;
 
-const backendSchema = z.object({ url: z.string().url(), weight: z.number().int().positive().default(1) });
+const backendSchema = z.object({ url: z.string().url(), weight: z.number().int().positive().default(1) }).strict();
 
 export const configSchema = z
   .object({
@@ -125,10 +125,18 @@ export type ConfigFile = z.infer<typeof configSchema>;
 
 /** Format zod issues as `path: message` lines, e.g. `rules[2].status: expected a number between 100 and 599`. */
 export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const path = issue.path
-      .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-      .join('');
-    return `${path || '(root)'}: ${issue.message}`;
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown key`);
+    }
+    return [`${formatPath(issue.path)}: ${issue.message}`];
   });
+}
+
+function formatPath(segments: readonly PropertyKey[]): string {
+  return (
+    segments
+      .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+      .join('') || '(root)'
+  );
 }

@@ -202,18 +202,26 @@ export class FlowStore {
     for (const l of this.listeners) l();
   }
 
+  /**
+   * Snapshots are immutable (React requires it): the ordered flow list is copied when published,
+   * which costs a pointer copy per held flow at most once per notification window.
+   */
   private makeSnapshot(): StoreSnapshot {
-    const ring = this.ring;
-    const head = this.head;
-    const size = this.size;
-    const byId = this.byId;
+    const flows = this.list();
+    let index: Map<string, Flow> | null = null;
     return {
       version: this.version,
-      count: size,
+      count: flows.length,
       totalSeen: this.totalSeen,
       paused: this.pausedCount,
-      at: (index) => (index >= 0 && index < size ? ring[(head + index) % ring.length] : undefined),
-      get: (id) => byId.get(id)?.flow,
+      at: (i) => flows[i],
+      get: (id) => {
+        if (!index) {
+          index = new Map();
+          for (const f of flows) index.set(f.id, f);
+        }
+        return index.get(id);
+      },
       log: this.logEntries.slice(-200),
     };
   }

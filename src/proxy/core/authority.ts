@@ -13,6 +13,7 @@ export function parseAuthority(value: string, defaultPort: number | null): Autho
     const end = value.indexOf(']');
     if (end < 0) return null;
     host = value.slice(1, end);
+    if (!host.includes(':')) return null; // brackets hold IPv6 literals only (RFC 3986 §3.2.2)
     const rest = value.slice(end + 1);
     if (rest !== '' && !rest.startsWith(':')) return null;
     portText = rest ? rest.slice(1) : undefined;

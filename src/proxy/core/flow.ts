@@ -86,7 +86,9 @@ export interface FlowTimings {
   start: number;
   requestHeaders: number | null;
   requestEnd: number | null;
+  /** TCP connection to the origin established (null when a pooled connection was reused). */
   upstreamConnect: number | null;
+  /** TLS handshake with the origin finished (null for plain HTTP or a reused connection). */
   upstreamTls: number | null;
   /** When the request was handed to the upstream connection (after rules and connect). */
   upstreamSent: number | null;
@@ -170,7 +172,9 @@ export function flowUrl(req: Pick<FlowRequest, 'scheme' | 'host' | 'port' | 'pat
   const defaultPort = req.scheme === 'https' ? 443 : 80;
   const host = req.host.includes(':') ? `[${req.host}]` : req.host;
   const port = req.port === defaultPort ? '' : `:${req.port}`;
-  const path = req.path.startsWith('/') ? req.path : req.path === '*' ? '' : `/${req.path}`;
+  // CONNECT carries an authority as its target and `*` means the server itself: no path.
+  const authorityForm = req.path === `${req.host}:${req.port}` || req.path === `[${req.host}]:${req.port}`;
+  const path = req.path.startsWith('/') ? req.path : req.path === '*' || authorityForm ? '' : `/${req.path}`;
   return `${req.scheme}://${host}${port}${path}`;
 }
 
@@ -181,11 +185,14 @@ export function headerValue(headers: HeaderPairs, name: string): string | undefi
   return undefined;
 }
 
-/** Total time the proxy itself added: time spent before handing the request upstream. */
+/**
+ * Time the proxy itself added before the request left for the origin: parsing, rules and
+ * dispatch (`upstreamSent - requestHeaders`). Connecting to the origin is not counted; a direct
+ * client would have to connect too.
+ */
 export function proxyOverheadMs(t: FlowTimings): number | null {
   if (t.upstreamSent === null || t.requestHeaders === null) return null;
-  const connect = (t.upstreamConnect ?? 0) + (t.upstreamTls ?? 0);
-  return Math.max(0, t.upstreamSent - t.requestHeaders - connect);
+  return Math.max(0, t.upstreamSent - t.requestHeaders);
 }
 
 /** Duration from accept to the end of the response (or null while in flight). */

@@ -1,5 +1,6 @@
 /**
- * Sortable flow ids: 10 chars of base-32 milliseconds, then a per-process counter in base 32.
+ * Sortable flow ids: 9 chars of base-32 milliseconds, 3 random chars per process, then a 6-char
+ * per-process counter.
  * Lexicographic order equals creation order within one process, which is all the store needs.
  */
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';

@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, formatIssues, modeSchema, ruleSchema } from '../../../src/config/schema.js';
+
+/** The config file of DESIGN.md §7, verbatim except the `routes` placeholder `[...]`. */
+const DESIGN_CONFIG = `
+listen: { host: 127.0.0.1, port: 8080 }
+mode: regular                     # regular | reverse:URL[,URL] | upstream:URL | socks5
+upstream: { insecure: false }
+capture: { maxBodyBytes: 4194304 }
+store: { maxFlows: 20000 }
+cache: { enabled: false, maxBytes: 268435456 }
+noCache: false                    # strip conditional/cache headers ("no caching" toggle)
+proxyAuth: { users: [ { user: alice, password: secret } ], htpasswd: null }
+access: { allow: [127.0.0.1/32, "::1/128"], deny: [] }
+admin: { port: null }             # /healthz and /metrics (names prefixed proxyctl_)
+accessLog: { format: text, file: null }
+rules:
+  - { type: block, filter: "~d ads.example", status: 403 }          # or action: drop
+  - { type: breakpoint, filter: "~u /api/", on: [request, response], timeoutMs: null, onTimeout: continue }
+  - { type: map-remote, filter: "~d api.example", to: "http://127.0.0.1:3000" }
+  - { type: map-local, filter: "~u ^/static/", path: ./public }
+  - { type: mock, filter: "~u /health$", status: 200, headers: { content-type: text/plain }, body: ok }
+  - { type: rewrite, filter: "~s", part: response-header, match: "^x-powered-by$", replace: null }
+  - { type: rate-limit, filter: "~d api.example", perSecond: 10, burst: 20 }
+  - { type: throttle, filter: "~d cdn.example", latencyMs: 300, bytesPerSecond: 50000 }
+  - { type: command, filter: "~u ^/transcode", argv: [ffmpeg, -i, pipe:0, -f, mp3, pipe:1], timeoutMs: 60000 }
+reverse:                          # reverse mode only
+  balance: round-robin            # round-robin | weighted | least-connections | ip-hash
+  backends: [ { url: "http://127.0.0.1:3001", weight: 1 }, { url: "http://127.0.0.1:3002", weight: 1 } ]
+  health: { path: /healthz, intervalMs: 2000, timeoutMs: 1000, unhealthyAfter: 2, healthyAfter: 2 }
+  routes: [ { host: api.local, pathPrefix: /, backends: [ { url: "http://127.0.0.1:3003" } ] } ]
+  tls: { enabled: false, certs: [ { serverName: api.local, cert: ./api.pem, key: ./api.key } ] }
+`;
+
+/** Parse and return the formatted issues (empty when valid). */
+function issues(input: unknown): string[] {
+  const r = configSchema.safeParse(input);
+  return r.success ? [] : formatIssues(r.error);
+}
+
+describe('configSchema', () => {
+  it('accepts the full config of DESIGN.md §7', () => {
+    const r = configSchema.safeParse(parseYaml(DESIGN_CONFIG));
+    if (!r.success) throw new Error(formatIssues(r.error).join('\n'));
+    const c = r.data;
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.access?.allow).toEqual(['127.0.0.1/32', '::1/128']);
+    expect(c.admin?.port).toBeNull();
+    expect(c.rules?.map((rule) => rule.type)).toEqual(['block', 'breakpoint', 'map-remote', 'map-local', 'mock', 'rewrite', 'rate-limit', 'throttle', 'command']);
+    expect(c.rules?.[1]).toMatchObject({ on: ['request', 'response'], timeoutMs: null, onTimeout: 'continue', enabled: true });
+    expect(c.rules?.[5]).toMatchObject({ replace: null });
+    expect(c.reverse?.routes?.[0]?.backends).toEqual([{ url: 'http://127.0.0.1:3003', weight: 1 }]);
+  });
+
+  it('accepts an empty config (every key optional)', () => {
+    expect(configSchema.parse({})).toEqual({});
+  });
+
+  it.each<[string, unknown, string]>([
+    // [case, input, the one expected issue line]
+    [
+      'a rule status out of range names its index and field',
+      { rules: [{ type: 'block', filter: '~d a' }, { type: 'mock', filter: '~u b' }, { type: 'block', filter: '~d c', status: 999 }] },
+      'rules[2].status: expected a number between 100 and 599',
+    ],
+    ['a mock status below 100', { rules: [{ type: 'mock', filter: 'x', status: 99 }] }, 'rules[0].status: expected a number between 100 and 599'],
+    ['a port out of range', { listen: { port: 70000 } }, 'listen.port: expected a port between 0 and 65535'],
+    ['a negative admin port', { admin: { port: -1 } }, 'admin.port: expected a port between 0 and 65535'],
+    ['an unknown mode', { mode: 'transparent' }, 'mode: expected regular, reverse:URL[,URL…], upstream:URL or socks5'],
+    ['an empty filter', { rules: [{ type: 'block', filter: '' }] }, 'rules[0].filter: expected a filter expression'],
+    ['a command without a program', { rules: [{ type: 'command', filter: 'x', argv: [] }] }, 'rules[0].argv: expected at least the program name'],
+  ])('refuses %s', (_name, input, expected) => {
+    expect(issues(input)).toEqual([expected]);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['a wrong type', { noCache: 'yes' }, /^noCache: /],
+    ['a map-remote target that is not a URL', { rules: [{ type: 'map-remote', filter: 'x', to: 'not a url' }] }, /^rules\[0\]\.to: /],
+    ['an unknown rule type', { rules: [{ type: 'teleport', filter: 'x' }] }, /^rules\[0\]\.type: /],
+    ['a bad access-log format', { accessLog: { format: 'xml' } }, /^accessLog\.format: /],
+    ['a bad balance', { reverse: { balance: 'random' } }, /^reverse\.balance: /],
+    ['a bad backend weight', { reverse: { backends: [{ url: 'http://a', weight: 0 }] } }, /^reverse\.backends\[0\]\.weight: /],
+    ['a breakpoint on nothing', { rules: [{ type: 'breakpoint', filter: 'x', on: [] }] }, /^rules\[0\]\.on: /],
+    ['a non-object root', 42, /^\(root\): /],
+  ])('names the field for %s', (_name, input, pattern) => {
+    const lines = issues(input);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(pattern);
+  });
+
+  it('reports every issue, one line each', () => {
+    expect(issues({ listen: { port: -5 }, mode: 'x', rules: [{ type: 'block', filter: 'x', status: 1 }] })).toEqual([
+      'listen.port: expected a port between 0 and 65535',
+      'mode: expected regular, reverse:URL[,URL…], upstream:URL or socks5',
+      'rules[0].status: expected a number between 100 and 599',
+    ]);
+  });
+
+  describe('unknown keys are refused, naming where they are', () => {
+    it.each<[string, unknown, string, string]>([
+      // [case, input, path the line starts with, the unknown key]
+      ['at the root', { listn: {} }, 'listn', 'listn'],
+      ['in listen', { listen: { host: 'h', prot: 1 } }, 'listen', 'prot'],
+      ['in upstream', { upstream: { insecure: true, verify: false } }, 'upstream', 'verify'],
+      ['in a proxyAuth user', { proxyAuth: { users: [{ user: 'a', password: 'b', role: 'x' }] } }, 'proxyAuth.users[0]', 'role'],
+      ['in reverse.health', { reverse: { health: { path: '/h', retries: 3 } } }, 'reverse.health', 'retries'],
+      ['in reverse.tls.certs', { reverse: { tls: { certs: [{ serverName: 'a', cert: 'c', key: 'k', chain: 'x' }] } } }, 'reverse.tls.certs[0]', 'chain'],
+      // A typo in a rule must not silently fall back to the default (`stauts` → status 403).
+      ['in a rule', { rules: [{ type: 'block', filter: '~d x', stauts: 404 }] }, 'rules[0]', 'stauts'],
+      ['in a mock rule', { rules: [{ type: 'mock', filter: 'x', header: { a: 'b' } }] }, 'rules[0]', 'header'],
+      ['in a reverse backend', { reverse: { backends: [{ url: 'http://a', wieght: 2 }] } }, 'reverse.backends[0]', 'wieght'],
+      ['in a reverse route backend', { reverse: { routes: [{ backends: [{ url: 'http://a', weigth: 2 }] }] } }, 'reverse.routes[0].backends[0]', 'weigth'],
+    ])('%s', (_name, input, path, key) => {
+      const lines = issues(input);
+      expect(lines, `accepted ${JSON.stringify(input)}`).toHaveLength(1);
+      expect(lines[0]!.startsWith(`${path}`)).toBe(true);
+      expect(lines[0]).toContain(key);
+    });
+  });
+});
+
+describe('ruleSchema defaults', () => {
+  it.each<[string, unknown, Record<string, unknown>]>([
+    ['block', { type: 'block', filter: 'x' }, { status: 403, action: 'respond', enabled: true }],
+    ['block drop', { type: 'block', filter: 'x', action: 'drop' }, { action: 'drop' }],
+    ['breakpoint', { type: 'breakpoint', filter: 'x' }, { on: ['request'], timeoutMs: null, onTimeout: 'continue', enabled: true }],
+    ['mock', { type: 'mock', filter: 'x' }, { status: 200, headers: {}, body: '', enabled: true }],
+    ['throttle', { type: 'throttle', filter: 'x' }, { latencyMs: 0, bytesPerSecond: null }],
+    ['command', { type: 'command', filter: 'x', argv: ['cat'] }, { timeoutMs: 60000 }],
+    ['disabled rule', { type: 'map-local', filter: 'x', path: './p', enabled: false }, { enabled: false }],
+  ])('%s', (_name, input, expected) => {
+    expect(ruleSchema.parse(input)).toMatchObject(expected);
+  });
+});
+
+describe('modeSchema', () => {
+  it.each<[string, boolean]>([
+    ['regular', true],
+    ['socks5', true],
+    ['reverse:http://127.0.0.1:3000', true],
+    ['reverse:http://a:1,http://b:2', true],
+    ['upstream:http://proxy:3128', true],
+    ['reverse:', false],
+    ['upstream:', false],
+    ['Regular', false],
+    ['transparent', false],
+    ['', false],
+  ])('%j → %s', (mode, ok) => {
+    expect(modeSchema.safeParse(mode).success).toBe(ok);
+  });
+});
+
+describe('formatIssues', () => {
+  it('joins paths with dots and brackets and names the root', () => {
+    const r = configSchema.safeParse({ proxyAuth: { users: [{ user: 'a', password: 'p' }, { user: '', password: 'p' }] } });
+    expect(r.success).toBe(false);
+    if (!r.success) expect(formatIssues(r.error)[0]).toMatch(/^proxyAuth\.users\[1\]\.user: /);
+  });
+});
