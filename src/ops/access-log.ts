@@ -23,6 +23,7 @@ export function formatAccessLine(flow: Flow, format: AccessLogFormat): string {
       method: flow.request.method,
       url,
       httpVersion: flow.request.httpVersion,
+      serverHttpVersion: flow.response && flow.server.address !== null ? flow.response.httpVersion : null,
       status,
       bytes,
       requestBytes: flow.request.body.size,

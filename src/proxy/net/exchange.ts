@@ -1,17 +1,22 @@
 import http from 'node:http';
 import https from 'node:https';
+import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
-import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
+import type { IncomingMessage, ClientRequest as NodeClientRequest } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { emptyBody, flowUrl, type Flow, type FlowRequest, type HeaderPairs, type ClientInfo } from '../core/flow.js';
+import { emptyBody, flowUrl, headerValue, type Flow, type FlowRequest, type HeaderPairs, type ClientInfo, type HttpVersion } from '../core/flow.js';
 import { pairsFromRaw, rawFromPairs, stripHopByHop, hasHeader } from '../core/headers.js';
 import { ProxyError, classifyUpstreamError, errorPage } from '../core/errors.js';
 import { BodyCapturer, captureWhole } from '../core/capture.js';
 import { runHooks, hasHook, type LocalResponse } from '../core/pipeline.js';
 import { hostHeader } from '../core/authority.js';
+import { parseH2RequestHead, h1FieldsFromH2, h2RequestHeaders, pairsFromH2Headers, h2FieldsFrom } from '../core/h2-translate.js';
 import type { FlowEmitter } from './flow-emitter.js';
 import type { ProxyDeps, ProxyOptions } from './options.js';
 import { summarizePeerCertificate, type UpstreamPool } from './upstream.js';
+import type { H2Sessions, UpstreamRoute } from './upstream-h2.js';
+import { clientWriter, type ClientRequest, type ClientResponse, type ClientWriter } from './client-side.js';
 
 const kCertSummary = Symbol('proxyctl.certSummary');
 
@@ -20,6 +25,7 @@ export interface ExchangeEnv {
   opts: ProxyOptions;
   deps: ProxyDeps;
   pool: UpstreamPool;
+  h2: H2Sessions;
   emitter: FlowEmitter;
   newId: () => string;
 }
@@ -49,33 +55,62 @@ export function newHttpFlow(env: ExchangeEnv, client: ClientInfo, request: FlowR
   };
 }
 
+/** The response head from either upstream protocol, in one shape. */
+interface UpstreamHead {
+  status: number;
+  statusText: string;
+  httpVersion: HttpVersion;
+  headers: HeaderPairs;
+  body: Readable;
+  /** Trailers, valid once the body ended. */
+  trailers: () => HeaderPairs | null;
+  tls: TLSSocket | null;
+}
+
 /**
- * One HTTP/1.x request/response pair through the proxy: build the flow, run the rules, forward
- * upstream, stream the response back with bounded capture, and turn every failure into a flow
- * error plus (when the client can still get one) an error page.
+ * One request/response pair through the proxy, from either an HTTP/1.x connection or one HTTP/2
+ * stream, to an HTTP/1.1 or HTTP/2 origin: build the flow, run the rules, forward, stream the
+ * response back with bounded capture, and turn every failure into a flow error plus (when the
+ * client can still get one) an error page. Rules see the same flow whatever the versions.
  */
 export class Exchange {
   private readonly t0 = performance.now();
-  private upReq: ClientRequest | null = null;
+  private readonly out: ClientWriter;
+  private upstream: { destroy(err?: Error): void } | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** The value for Host / :authority towards the origin. */
+  private readonly authority: string;
   readonly flow: Flow;
 
   constructor(
     private readonly env: ExchangeEnv,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly req: ClientRequest,
+    private readonly res: ClientResponse,
     target: RequestTarget,
     client: ClientInfo,
   ) {
-    let headers = pairsFromRaw(req.rawHeaders);
-    if (!hasHeader(headers, 'host')) headers = [['Host', hostHeader(target.scheme, target.host, target.port)], ...headers];
+    this.out = clientWriter(res);
+    let headers: HeaderPairs;
+    let version: HttpVersion;
+    if (this.out.h2) {
+      const head = parseH2RequestHead(req.rawHeaders);
+      headers = head.headers;
+      version = '2';
+      this.authority = head.authority ?? headerValue(headers, 'host') ?? hostHeader(target.scheme, target.host, target.port);
+    } else {
+      headers = pairsFromRaw(req.rawHeaders);
+      version = req.httpVersion === '1.0' ? '1.0' : '1.1';
+      const host = headerValue(headers, 'host');
+      this.authority = host ?? hostHeader(target.scheme, target.host, target.port);
+      if (host === undefined) headers = [['Host', this.authority], ...headers];
+    }
     this.flow = newHttpFlow(env, client, {
       method: req.method ?? 'GET',
       scheme: target.scheme,
       host: target.host,
       port: target.port,
       path: target.path,
-      httpVersion: req.httpVersion === '1.0' ? '1.0' : '1.1',
+      httpVersion: version,
       headers,
       trailers: null,
       body: emptyBody(),
@@ -103,7 +138,7 @@ export class Exchange {
       if (decision.action === 'drop') {
         if (decision.tag) flow.tags.push(decision.tag);
         this.req.resume();
-        this.res.socket?.destroy();
+        this.out.drop();
         env.emitter.end(flow);
         return;
       }
@@ -117,15 +152,55 @@ export class Exchange {
   }
 
   private forward(): void {
-    const { env, flow, req } = this;
+    const { env, flow } = this;
     const r = flow.request;
     flow.phase = 'waiting';
-    const hadChunked = req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined;
-    let out: HeaderPairs = stripHopByHop(r.headers);
-    // Node frames bodies itself; an upload that arrived chunked must go out chunked (whatever
-    // the method), so say so explicitly.
-    if (hadChunked) out.push(['Transfer-Encoding', 'chunked']);
-    const options: http.RequestOptions = {
+    flow.timings.upstreamSent = this.now();
+    this.armTimer(env.opts.upstreamTimeoutMs);
+    if (r.scheme === 'http') {
+      this.sendH1();
+      return;
+    }
+    const route = env.h2.route(r.host, r.port, (t) => {
+      flow.timings.upstreamConnect = t.connectMs === null ? null : (flow.timings.upstreamSent ?? 0) + t.connectMs;
+      flow.timings.upstreamTls = t.tlsMs === null ? null : (flow.timings.upstreamSent ?? 0) + t.tlsMs;
+    });
+    if (route instanceof Promise) {
+      route.then(
+        (rt) => this.dispatch(rt),
+        (err: unknown) => this.fail(classifyUpstreamError(err)),
+      );
+    } else this.dispatch(route);
+  }
+
+  private dispatch(route: UpstreamRoute): void {
+    if (this.isFinished()) {
+      if (route.protocol === 'h1' && route.socket) route.socket.destroy();
+      return;
+    }
+    if (route.protocol === 'h2') this.sendH2(route.session);
+    else {
+      if (route.socket) this.env.pool.https.park(this.flow.request.host, this.flow.request.port, route.socket);
+      this.sendH1();
+    }
+  }
+
+  /** Forward over an HTTP/1.1 keep-alive pool. */
+  private sendH1(): void {
+    const { env, flow, req } = this;
+    const r = flow.request;
+    let out: HeaderPairs;
+    if (this.out.h2) {
+      out = h1FieldsFromH2(stripHopByHop(r.headers, { keepTeTrailers: true }), this.authority);
+      // An HTTP/2 request body has no length unless the client said so: frame it chunked.
+      if (!hasHeader(out, 'content-length') && !isBodyless(req)) out.push(['transfer-encoding', 'chunked']);
+    } else {
+      out = stripHopByHop(r.headers);
+      // Node frames bodies itself; an upload that arrived chunked must go out chunked (whatever
+      // the method), so say so explicitly.
+      if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined) out.push(['Transfer-Encoding', 'chunked']);
+    }
+    const upReq: NodeClientRequest = (r.scheme === 'https' ? https.request : http.request)({
       host: r.host,
       port: r.port,
       method: r.method,
@@ -133,125 +208,187 @@ export class Exchange {
       headers: rawFromPairs(out) as unknown as http.OutgoingHttpHeaders,
       agent: env.pool.agentFor(r.scheme),
       setHost: false,
-    };
-    const upReq = (r.scheme === 'https' ? https.request : http.request)(options);
-    this.upReq = upReq;
-    flow.timings.upstreamSent = this.now();
-    this.armTimer(env.opts.upstreamTimeoutMs, `no response within ${env.opts.upstreamTimeoutMs} ms`);
-
+    });
+    this.upstream = upReq;
     upReq.on('socket', (socket) => {
       flow.server.address = socket.remoteAddress ?? null;
-      if (socket.connecting) {
-        const connectTimer = setTimeout(() => upReq.destroy(new ProxyError('UPSTREAM_TIMEOUT', `could not connect within ${env.opts.connectTimeoutMs} ms`)), env.opts.connectTimeoutMs);
-        socket.once('connect', () => {
-          flow.timings.upstreamConnect = this.now() - (flow.timings.upstreamSent ?? 0);
-          flow.server.address = socket.remoteAddress ?? null;
-          if (r.scheme === 'http') clearTimeout(connectTimer);
-        });
-        socket.once('secureConnect', () => {
-          clearTimeout(connectTimer);
-          flow.timings.upstreamTls = this.now() - (flow.timings.upstreamSent ?? 0) - (flow.timings.upstreamConnect ?? 0);
-        });
-        socket.once('close', () => clearTimeout(connectTimer));
-      }
+      if (!socket.connecting) return; // a pooled connection
+      const connectTimer = setTimeout(() => upReq.destroy(new ProxyError('UPSTREAM_TIMEOUT', `could not connect within ${env.opts.connectTimeoutMs} ms`)), env.opts.connectTimeoutMs);
+      socket.once('connect', () => {
+        flow.timings.upstreamConnect = this.now();
+        flow.server.address = socket.remoteAddress ?? null;
+        if (r.scheme === 'http') clearTimeout(connectTimer);
+      });
+      socket.once('secureConnect', () => {
+        clearTimeout(connectTimer);
+        flow.timings.upstreamTls = this.now();
+      });
+      socket.once('close', () => clearTimeout(connectTimer));
     });
     upReq.on('error', (err) => this.fail(classifyUpstreamError(err)));
     upReq.on('continue', () => this.res.writeContinue());
     upReq.on('information', (info) => {
-      if (info.statusCode === 103) {
-        const hints: Record<string, string | string[]> = {};
-        for (const [k, v] of pairsFromRaw(info.rawHeaders)) {
-          const key = k.toLowerCase();
-          const prev = hints[key];
-          hints[key] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-        }
-        if (hints['link'] !== undefined) this.res.writeEarlyHints(hints as { link: string | string[] });
+      if (info.statusCode === 103) this.relayEarlyHints(pairsFromRaw(info.rawHeaders));
+    });
+    upReq.on('response', (upRes: IncomingMessage) => {
+      this.onResponse({
+        status: upRes.statusCode ?? 502,
+        statusText: upRes.statusMessage ?? '',
+        httpVersion: upRes.httpVersion === '1.0' ? '1.0' : '1.1',
+        headers: pairsFromRaw(upRes.rawHeaders),
+        body: upRes,
+        trailers: () => (upRes.rawTrailers.length ? pairsFromRaw(upRes.rawTrailers) : null),
+        tls: (upRes.socket as TLSSocket).encrypted ? (upRes.socket as TLSSocket) : null,
+      });
+      upRes.on('aborted', () => this.fail(new ProxyError('UPSTREAM_RESET', 'the upstream server closed the connection in the middle of the response body')));
+    });
+    this.pipeRequestBody(upReq, (trailers) => upReq.addTrailers(trailers));
+  }
+
+  /** Forward as one stream of the origin's HTTP/2 session. */
+  private sendH2(session: http2.ClientHttp2Session): void {
+    const { flow } = this;
+    const r = flow.request;
+    const fields = this.out.h2 ? r.headers : stripHopByHop(r.headers, { keepTeTrailers: true });
+    const headers = h2RequestHeaders(r.method, 'https', this.authority, r.path, fields);
+    // Trailers can only follow when the stream waits for them; clients announce them (RFC 9110 §6.6.2).
+    const expectTrailers = hasHeader(r.headers, 'trailer');
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request(headers, { endStream: isBodyless(this.req), waitForTrailers: expectTrailers });
+    } catch (err) {
+      this.fail(classifyUpstreamError(err));
+      return;
+    }
+    this.upstream = stream;
+    const socket = session.socket as TLSSocket;
+    flow.server.address = socket.remoteAddress ?? null;
+    let trailers: HeaderPairs | null = null;
+    stream.on('error', (err) => this.fail(classifyUpstreamError(err)));
+    stream.on('close', () => {
+      if (stream.rstCode && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !this.isFinished()) {
+        this.fail(new ProxyError('STREAM_RESET', `the upstream server reset the stream (HTTP/2 error code ${stream.rstCode})`));
       }
     });
-    upReq.on('response', (upRes) => this.onResponse(upRes));
+    stream.on('trailers', (t) => (trailers = pairsFromH2Headers(t)));
+    stream.on('headers', (h) => {
+      // 1xx informational heads on HTTP/2 arrive as 'headers'.
+      const status = Number(h[':status']);
+      if (status === 100) this.res.writeContinue();
+      else if (status === 103) this.relayEarlyHints(pairsFromH2Headers(h));
+    });
+    stream.on('response', (h) => {
+      const status = Number(h[':status']);
+      this.onResponse({
+        status,
+        statusText: http.STATUS_CODES[status] ?? '',
+        httpVersion: '2',
+        headers: pairsFromH2Headers(h),
+        body: stream,
+        trailers: () => trailers,
+        tls: socket,
+      });
+    });
+    if (expectTrailers) {
+      stream.once('wantTrailers', () => {
+        const t = flow.request.trailers;
+        if (t && t.length) stream.sendTrailers(h2FieldsFrom(t));
+        else stream.close();
+      });
+    }
+    if (!isBodyless(this.req)) this.pipeRequestBody(stream, () => {});
+    else {
+      flow.timings.requestEnd = this.now();
+      this.req.resume();
+    }
+  }
 
-    const capture = new BodyCapturer(r.body, env.opts.maxBodyBytes);
+  /** Stream the client's body upstream with capture; trailers are added before the end. */
+  private pipeRequestBody(dest: NodeJS.WritableStream, addTrailers: (t: HeaderPairs) => void): void {
+    const { req, flow } = this;
+    const capture = new BodyCapturer(flow.request.body, this.env.opts.maxBodyBytes);
     req.on('data', (chunk: Buffer) => capture.push(chunk));
     // Registered before pipe() so trailers are added before pipe ends the upstream request.
     req.on('end', () => {
       flow.timings.requestEnd = this.now();
       capture.finish('complete');
       if (req.rawTrailers.length) {
-        r.trailers = pairsFromRaw(req.rawTrailers);
-        upReq.addTrailers(r.trailers);
+        flow.request.trailers = pairsFromRaw(req.rawTrailers);
+        addTrailers(flow.request.trailers);
       }
     });
-    req.pipe(upReq);
+    req.pipe(dest);
   }
 
-  private onResponse(upRes: IncomingMessage): void {
+  private relayEarlyHints(headers: HeaderPairs): void {
+    const hints: Record<string, string | string[]> = {};
+    for (const [k, v] of headers) {
+      const key = k.toLowerCase();
+      const prev = hints[key];
+      hints[key] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    if (hints['link'] !== undefined) this.res.writeEarlyHints(hints as { link: string | string[] });
+  }
+
+  private onResponse(up: UpstreamHead): void {
     const { env, flow, res } = this;
     this.clearTimer();
     flow.timings.firstByte = this.now();
-    const socket = upRes.socket as (TLSSocket & { [kCertSummary]?: string | null }) | null;
-    if (socket && (socket as TLSSocket).encrypted) {
+    if (up.tls) {
+      const socket = up.tls as TLSSocket & { [kCertSummary]?: string | null };
       flow.server.tlsVersion = socket.getProtocol() ?? null;
       flow.server.alpn = socket.alpnProtocol || null;
       if (socket[kCertSummary] === undefined) socket[kCertSummary] = summarizePeerCertificate(socket);
       flow.server.certificate = socket[kCertSummary] ?? null;
     }
-    const response = {
-      status: upRes.statusCode ?? 502,
-      statusText: upRes.statusMessage ?? '',
-      httpVersion: upRes.httpVersion === '1.0' ? ('1.0' as const) : ('1.1' as const),
-      headers: pairsFromRaw(upRes.rawHeaders),
-      trailers: null as HeaderPairs | null,
-      body: emptyBody(),
-    };
+    const response = { status: up.status, statusText: up.statusText, httpVersion: up.httpVersion, headers: up.headers, trailers: null as HeaderPairs | null, body: emptyBody() };
     flow.response = response;
     flow.phase = 'responding';
     env.emitter.update(flow);
     if (this.isFinished()) {
-      upRes.resume();
+      up.body.resume();
       return;
     }
     const out = stripHopByHop(response.headers);
-    const upstreamChunked = upRes.headers['transfer-encoding'] !== undefined;
     try {
-      res.writeHead(response.status, response.statusText, rawFromPairs(out) as unknown as http.OutgoingHttpHeaders);
+      this.out.writeHead(response.status, response.statusText, out);
     } catch (err) {
-      upRes.resume();
+      up.body.resume();
       this.fail(new ProxyError('UPSTREAM_PROTOCOL', `cannot relay the response head: ${(err as Error).message}`));
       return;
     }
     const capture = new BodyCapturer(response.body, env.opts.maxBodyBytes);
-    upRes.on('data', (chunk: Buffer) => capture.push(chunk));
-    upRes.on('end', () => {
+    up.body.on('data', (chunk: Buffer) => capture.push(chunk));
+    up.body.on('end', () => {
       capture.finish('complete');
-      if (upRes.rawTrailers.length) {
-        response.trailers = pairsFromRaw(upRes.rawTrailers);
-        if (upstreamChunked || !hasHeader(out, 'content-length')) res.addTrailers(response.trailers);
+      const trailers = up.trailers();
+      if (trailers) {
+        response.trailers = trailers;
+        // HTTP/1.1 can carry trailers only in a chunked body (with a length they are dropped).
+        if (this.out.h2 || !hasHeader(out, 'content-length')) this.out.addTrailers(trailers);
       }
     });
-    upRes.on('aborted', () => {
+    up.body.on('error', () => {
       capture.finish('aborted');
-      this.fail(new ProxyError('UPSTREAM_RESET', 'the upstream server closed the connection in the middle of the response body'));
-    });
-    upRes.on('error', () => {
-      /* reported through 'aborted' or the request's 'error'; a listener keeps it from throwing */
     });
     res.once('finish', () => {
       if (this.isFinished()) return;
       flow.timings.responseEnd = this.now();
       env.emitter.end(flow);
     });
-    upRes.pipe(res);
+    up.body.pipe(res as NodeJS.WritableStream);
   }
 
-  /** Answer the client ourselves (rule decision or error page). */
+  /** Answer the client ourselves (rule decision or the proxy's own pages). */
   respondLocally(local: LocalResponse): void {
     const { env, flow, res } = this;
     const body = typeof local.body === 'string' ? Buffer.from(local.body) : local.body;
+    const headers = hasHeader(local.headers, 'content-length') ? local.headers : [...local.headers, ['Content-Length', String(body.length)] as [string, string]];
     flow.response = {
       status: local.status,
       statusText: local.statusText ?? http.STATUS_CODES[local.status] ?? '',
       httpVersion: flow.request.httpVersion === '2' ? '2' : '1.1',
-      headers: local.headers,
+      headers,
       trailers: null,
       body: captureWhole(emptyBody(), body, env.opts.maxBodyBytes),
     };
@@ -259,9 +396,8 @@ export class Exchange {
     // Drain whatever body the client sends so the connection can be reused.
     this.req.resume();
     if (!res.headersSent) {
-      const headers = local.headers.some(([k]) => k.toLowerCase() === 'content-length') ? local.headers : [...local.headers, ['Content-Length', String(body.length)] as [string, string]];
-      res.writeHead(local.status, flow.response.statusText, rawFromPairs(headers) as unknown as http.OutgoingHttpHeaders);
-      res.end(this.req.method === 'HEAD' ? undefined : body);
+      this.out.writeHead(local.status, flow.response.statusText, headers);
+      this.out.end(this.req.method === 'HEAD' ? undefined : body);
     }
     flow.timings.responseEnd = this.now();
     env.emitter.end(flow);
@@ -272,52 +408,44 @@ export class Exchange {
     if (this.isFinished()) return;
     this.clearTimer();
     const { env, flow, res } = this;
-    this.upReq?.destroy();
+    this.upstream?.destroy();
     if (!res.headersSent && !res.destroyed) {
       const page = errorPage(error.toFlowError(), flowUrl(flow.request));
-      this.respondError(page.status, page.contentType, page.body);
+      const bytes = Buffer.from(page.body);
+      const headers: HeaderPairs = [
+        ['Content-Type', page.contentType],
+        ['Content-Length', String(bytes.length)],
+        ['Cache-Control', 'no-store'],
+        ['X-Proxyctl-Error', error.code],
+      ];
+      flow.response = { status: page.status, statusText: http.STATUS_CODES[page.status] ?? '', httpVersion: flow.request.httpVersion === '2' ? '2' : '1.1', headers, trailers: null, body: captureWhole(emptyBody(), bytes, env.opts.maxBodyBytes) };
+      this.req.resume();
+      try {
+        this.out.writeHead(page.status, flow.response.statusText, headers);
+        this.out.end(this.req.method === 'HEAD' ? undefined : bytes);
+      } catch {
+        // The client side is already unusable (e.g. a reset H2 stream); the flow still records why.
+      }
     } else {
-      // The head already went out: the only honest signal left is to cut the connection.
+      // The head already went out: the only honest signal left is to cut the exchange.
       res.destroy();
     }
     flow.timings.responseEnd = this.now();
     env.emitter.end(flow, error.toFlowError());
   }
 
-  private respondError(status: number, contentType: string, body: string): void {
-    const { flow, res } = this;
-    const bytes = Buffer.from(body);
-    const headers: HeaderPairs = [
-      ['Content-Type', contentType],
-      ['Content-Length', String(bytes.length)],
-      ['Cache-Control', 'no-store'],
-      ['X-Proxyctl-Error', 'true'],
-    ];
-    flow.response = {
-      status,
-      statusText: http.STATUS_CODES[status] ?? '',
-      httpVersion: flow.request.httpVersion === '2' ? '2' : '1.1',
-      headers,
-      trailers: null,
-      body: captureWhole(emptyBody(), bytes, this.env.opts.maxBodyBytes),
-    };
-    this.req.resume();
-    res.writeHead(status, rawFromPairs(headers) as unknown as http.OutgoingHttpHeaders);
-    res.end(this.req.method === 'HEAD' ? undefined : bytes);
-  }
-
   private readonly onClientClose = (): void => {
     if (this.isFinished() || this.res.writableFinished) return;
     this.clearTimer();
-    this.upReq?.destroy();
+    this.upstream?.destroy();
     this.flow.timings.responseEnd = this.now();
     this.env.emitter.end(this.flow, { code: 'CLIENT_ABORTED', message: 'the client closed the connection before the response was complete' });
   };
 
-  private armTimer(ms: number, message: string): void {
+  private armTimer(ms: number): void {
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.upReq?.destroy(new ProxyError('UPSTREAM_TIMEOUT', message));
+      this.fail(new ProxyError('UPSTREAM_TIMEOUT', `no response within ${ms} ms`));
     }, ms);
   }
 
@@ -325,4 +453,10 @@ export class Exchange {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+/** A request that certainly has no body (so an H2 stream can end with its headers). */
+function isBodyless(req: ClientRequest): boolean {
+  if ('stream' in req) return (req as { stream: http2.ServerHttp2Stream }).stream.endAfterHeaders;
+  return req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
 }

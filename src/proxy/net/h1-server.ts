@@ -9,6 +9,7 @@ import { Exchange, newHttpFlow, type ExchangeEnv, type RequestTarget } from './e
 import { clientInfoOf } from './client-info.js';
 import { kTarget, type TunnelTarget } from './socket-facts.js';
 import { selfPage } from './self-page.js';
+import { handleUpgrade } from './websocket.js';
 
 export interface H1Handlers {
   /** A CONNECT was accepted: continue with the tunnel socket (re-enter the listener). */
@@ -50,11 +51,20 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
   // Forward `Expect: 100-continue` and relay the origin's 100 (RFC 9110 §10.1.1).
   server.on('checkContinue', onRequest);
 
+  server.on('upgrade', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const target = resolveTarget(req, handlers);
+    if (target === 'self' || target === null) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nproxyctl: cannot route this upgrade request\n');
+      return;
+    }
+    handleUpgrade(env, req, socket, head, target, clientInfoOf(socket));
+  });
+
   server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
     const auth = parseAuthority(req.url ?? '', null);
     if (!auth) {
       socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nCONNECT needs host:port\n');
-      recordClientError(env, socket, 'BAD_REQUEST', `CONNECT target is not host:port: ${JSON.stringify(req.url)}`, req.method ?? 'CONNECT');
+      recordClientError(env, socket, 'BAD_REQUEST', `CONNECT target is not host:port: ${JSON.stringify(req.url)}`, `CONNECT ${req.url ?? ''}`, 400);
       return;
     }
     handlers.onTunnel(socket, auth, head, req.httpVersion);
@@ -81,12 +91,12 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
     const page = errorPage({ code: flowCode, message }, null);
     const body = Buffer.from(page.body);
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: ${page.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString()}`);
-    recordClientError(env, socket, flowCode, message, err.rawPacket ? requestLineOf(err.rawPacket) : null);
+    recordClientError(env, socket, flowCode, message, err.rawPacket ? requestLineOf(err.rawPacket) : null, status);
   });
   return server;
 }
 
-function resolveTarget(req: IncomingMessage, handlers: H1Handlers): RequestTarget | 'self' | null {
+export function resolveTarget(req: IncomingMessage, handlers: H1Handlers): RequestTarget | 'self' | null {
   const url = req.url ?? '/';
   const abs = parseAbsoluteTarget(url);
   if (abs) return handlers.isSelf(abs.host, abs.port) ? 'self' : abs;
@@ -109,7 +119,7 @@ function requestLineOf(raw: Buffer): string | null {
 }
 
 /** A request that never became an exchange still becomes a flow, with its error. */
-function recordClientError(env: ExchangeEnv, socket: net.Socket, code: FlowErrorCode, message: string, requestLine: string | null): void {
+function recordClientError(env: ExchangeEnv, socket: net.Socket, code: FlowErrorCode, message: string, requestLine: string | null, status: number): void {
   const [method = 'INVALID', target = '/'] = requestLine ? requestLine.split(' ') : [];
   const abs = parseAbsoluteTarget(target);
   const info = clientInfoOf(socket);
@@ -124,6 +134,7 @@ function recordClientError(env: ExchangeEnv, socket: net.Socket, code: FlowError
     trailers: null,
     body: emptyBody(),
   });
+  flow.response = { status, statusText: http.STATUS_CODES[status] ?? '', httpVersion: '1.1', headers: [], trailers: null, body: emptyBody() };
   env.emitter.start(flow);
   env.emitter.end(flow, { code, message });
 }

@@ -12,6 +12,8 @@ import { terminateTls } from './tls-terminator.js';
 import { openTunnel } from './tunnel.js';
 import { clientInfoOf, normalizeAddress } from './client-info.js';
 import { UpstreamPool } from './upstream.js';
+import { H2Sessions } from './upstream-h2.js';
+import { createH2Adapter, PrependedStream, type H2Adapter } from './h2-server.js';
 
 const TLS_HANDSHAKE = 0x16;
 
@@ -24,6 +26,7 @@ export class ProxyServer {
   private readonly env: ExchangeEnv;
   private readonly listener: net.Server;
   private readonly h1: http.Server;
+  private readonly h2: H2Adapter;
   private readonly sockets = new Set<net.Socket>();
   private address: AddressInfo | null = null;
   private stopping = false;
@@ -33,11 +36,12 @@ export class ProxyServer {
     private readonly deps: ProxyDeps,
   ) {
     this.emitter = new FlowEmitter(deps.bus);
-    this.env = { opts, deps, pool: new UpstreamPool(opts), emitter: this.emitter, newId: createIdGenerator() };
+    this.env = { opts, deps, pool: new UpstreamPool(opts), h2: new H2Sessions(opts), emitter: this.emitter, newId: createIdGenerator() };
     this.h1 = createH1Server(this.env, {
       onTunnel: (socket, target, head, httpVersion) => this.onConnect(socket, target, head, httpVersion),
       isSelf: (host, port) => this.isSelf(host, port),
     });
+    this.h2 = createH2Adapter(this.env, (host, port) => this.isSelf(host, port));
     this.listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener.on('error', (err) => deps.bus.log('error', `listener error: ${err.message}`));
   }
@@ -72,12 +76,14 @@ export class ProxyServer {
     this.stopping = true;
     const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
     this.h1.closeIdleConnections();
+    this.h2.close();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.emitter.drained(), new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)))]);
     clearTimeout(timer);
     for (const s of this.sockets) s.destroy();
     this.h1.close();
     this.env.pool.destroy();
+    this.env.h2.destroy();
     await closed;
   }
 
@@ -106,7 +112,10 @@ export class ProxyServer {
       socket.pause();
       socket.unshift(chunk);
       if (chunk[0] === TLS_HANDSHAKE) this.startTls(socket, target);
-      else this.startH1(socket, target);
+      else if (chunk.length >= 3 && chunk[0] === 0x50 && chunk[1] === 0x52 && chunk[2] === 0x49) {
+        // "PRI * HTTP/2.0": HTTP/2 with prior knowledge (RFC 9113 §3.3).
+        this.startH2Plain(socket, target);
+      } else this.startH1(socket, target);
     });
   }
 
@@ -117,13 +126,19 @@ export class ProxyServer {
     socket.resume();
   }
 
+  private startH2Plain(socket: net.Socket, target: TunnelTarget | undefined): void {
+    const head = socket.read() as Buffer | null;
+    this.h2.accept(new PrependedStream(socket, head ?? Buffer.alloc(0)), { target, client: clientInfoOf(socket), tls: false });
+  }
+
   private startTls(socket: net.Socket, target: TunnelTarget | undefined): void {
     terminateTls(socket, target, {
       secureContextFor: (host) => this.deps.certificates.secureContextFor(host),
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
-      alpn: ['http/1.1'],
+      alpn: ['h2', 'http/1.1'],
       onSecure: (tlsSocket) => {
-        this.h1.emit('connection', tlsSocket);
+        if (tlsSocket.alpnProtocol === 'h2') this.h2.accept(tlsSocket, { target: tlsSocket[kTarget], client: clientInfoOf(tlsSocket), tls: true });
+        else this.h1.emit('connection', tlsSocket);
       },
       onFailure: (host, err) => {
         this.deps.bus.log('warn', `client TLS handshake failed for ${host ?? 'an unnamed host'}: ${err.message} (does the client trust the proxyctl CA? see \`proxyctl ca path\`)`);

@@ -25,12 +25,47 @@ export function makeLookup(overrides: ReadonlyMap<string, string>) {
 }
 
 /**
+ * An HTTPS agent that can adopt a connection made elsewhere: the ALPN probe that found an origin
+ * speaks only HTTP/1.1 parks its socket here, and the next request to that origin uses it
+ * instead of dialling again.
+ */
+class AdoptingHttpsAgent extends https.Agent {
+  private readonly parked = new Map<string, tls.TLSSocket>();
+
+  park(host: string, port: number, socket: tls.TLSSocket): void {
+    const key = `${host}:${port}`;
+    this.parked.get(key)?.destroy();
+    this.parked.set(key, socket);
+    // Not adopted within a few seconds (the request went away): close it.
+    const timer = setTimeout(() => {
+      if (this.parked.get(key) === socket) {
+        this.parked.delete(key);
+        socket.destroy();
+      }
+    }, 5000);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  override createConnection(options: { host?: string; port?: number }, callback?: unknown): net.Socket {
+    const key = `${options.host}:${options.port}`;
+    const socket = this.parked.get(key);
+    if (socket && !socket.destroyed) {
+      this.parked.delete(key);
+      return socket;
+    }
+    const create = (https.Agent.prototype as unknown as { createConnection: (o: unknown, cb?: unknown) => net.Socket }).createConnection;
+    return create.call(this, options, callback);
+  }
+}
+
+/**
  * Keep-alive connection pools towards origins (HTTP/1.1). One agent per scheme; Node keys idle
  * sockets by host, port and TLS server name, so each origin has its own pool.
  */
 export class UpstreamPool {
   readonly http: http.Agent;
-  readonly https: https.Agent;
+  readonly https: AdoptingHttpsAgent;
 
   constructor(opts: ProxyOptions) {
     const lookup = makeLookup(opts.resolve) as unknown as net.LookupFunction;
@@ -44,7 +79,7 @@ export class UpstreamPool {
       lookup,
     };
     this.http = new http.Agent(common);
-    this.https = new https.Agent({
+    this.https = new AdoptingHttpsAgent({
       ...common,
       rejectUnauthorized: !opts.insecure,
       ALPNProtocols: ['http/1.1'],
