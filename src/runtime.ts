@@ -3,11 +3,17 @@ import { CertificateAuthority } from './ca/index.js';
 import { caDir } from './config/paths.js';
 import type { StartSettings } from './config/start-options.js';
 import { EventBus } from './proxy/bus.js';
-import type { CommandApi, CommandResult, ProxyCommand } from './proxy/core/commands.js';
+import type { CommandApi, CommandResult, ProxyCommand, RequestEdit } from './proxy/core/commands.js';
+import { assertNever } from './proxy/core/assert-never.js';
 import type { Addon } from './proxy/core/pipeline.js';
 import { defaultProxyOptions, type ProxyOptions } from './proxy/net/options.js';
 import { ProxyServer } from './proxy/net/proxy-server.js';
 import { FlowStore } from './store/flow-store.js';
+import { parseFilter, formatFilterError } from './proxy/filter/index.js';
+import type { Breakpoint, BreakpointStage } from './proxy/core/breakpoints.js';
+import { PauseRegistry } from './proxy/core/pauses.js';
+import { applyRequestEdit, applyResponseEdit, EditError } from './proxy/core/edits.js';
+import { replayThroughProxy } from './proxy/net/replay-client.js';
 import { Toggles } from './store/toggles.js';
 
 export interface RuntimeOptions {
@@ -36,6 +42,11 @@ export class Runtime implements CommandApi {
   readonly commands: CommandApi = this;
   readonly toggles = new Toggles();
   private addons: Addon[] = [];
+  readonly pauses = new PauseRegistry();
+  /** Breakpoints from rules (issue 6 adds them from config) plus the intercept filter. */
+  private ruleBreakpoints: Breakpoint[] = [];
+  private interceptBreakpoint: Breakpoint | null = null;
+  private breakpointList: Breakpoint[] = [];
   private address: AddressInfo | null = null;
 
   private constructor(
@@ -59,7 +70,13 @@ export class Runtime implements CommandApi {
       upstreamCa: opts.upstreamCa ?? null,
       ...opts.net,
     };
-    this.proxy = new ProxyServer(netOpts, { bus: this.bus, certificates: ca, addons: () => this.addons });
+    this.proxy = new ProxyServer(netOpts, {
+      bus: this.bus,
+      certificates: ca,
+      addons: () => this.addons,
+      breakpoints: () => this.breakpointList,
+      pauses: this.pauses,
+    });
   }
 
   static async create(opts: RuntimeOptions): Promise<Runtime> {
@@ -91,6 +108,12 @@ export class Runtime implements CommandApi {
     this.store.dispose();
   }
 
+  /** Replace the breakpoints that come from rules (config or the rules pane). */
+  setRuleBreakpoints(breakpoints: Breakpoint[]): void {
+    this.ruleBreakpoints = breakpoints;
+    this.breakpointList = this.interceptBreakpoint ? [this.interceptBreakpoint, ...breakpoints] : breakpoints;
+  }
+
   async execute(command: ProxyCommand): Promise<CommandResult> {
     switch (command.type) {
       case 'mark':
@@ -98,8 +121,81 @@ export class Runtime implements CommandApi {
       case 'clear':
         this.store.clear();
         return { ok: true };
-      default:
+      case 'set-intercept':
+        return this.setIntercept(command.filter, command.on);
+      case 'resume':
+        return this.resume(command);
+      case 'resume-all': {
+        const ids = this.pauses.ids();
+        for (const id of ids) this.pauses.decide(id, { action: 'resume' });
+        return { ok: true, message: `resumed ${ids.length} flow${ids.length === 1 ? '' : 's'}` };
+      }
+      case 'kill':
+        return this.pauses.decide(command.flowId, { action: 'kill', reason: 'killed by the user' }) ? { ok: true } : { ok: false, error: 'that flow is not paused' };
+      case 'respond':
+        if (this.pauses.stageOf(command.flowId) === null) return { ok: false, error: 'that flow is not paused' };
+        this.pauses.decide(command.flowId, { action: 'respond', response: command.response });
+        return { ok: true };
+      case 'replay':
+        return this.replay(command.flowId, command.request);
+      case 'block-host':
+      case 'set-cache':
+      case 'set-no-cache':
         return { ok: false, error: `${command.type} is not available yet` };
+      default:
+        return assertNever(command, 'command');
     }
+  }
+
+  private setIntercept(filter: string | null, on: BreakpointStage[]): CommandResult {
+    if (filter === null || filter.trim() === '') {
+      this.interceptBreakpoint = null;
+      this.toggles.set({ intercept: null });
+    } else {
+      const parsed = parseFilter(filter);
+      if (!parsed.ok) return { ok: false, error: formatFilterError(filter, parsed.error) };
+      const stages = new Set<BreakpointStage>(on.length ? on : ['request']);
+      this.interceptBreakpoint = { label: `intercept ${filter}`, matches: parsed.predicate, on: stages, timeoutMs: null, onTimeout: 'continue' };
+      this.toggles.set({ intercept: filter });
+    }
+    this.setRuleBreakpoints(this.ruleBreakpoints);
+    return { ok: true };
+  }
+
+  private resume(command: Extract<ProxyCommand, { type: 'resume' }>): CommandResult {
+    const stage = this.pauses.stageOf(command.flowId);
+    if (stage === null) return { ok: false, error: 'that flow is not paused' };
+    const flow = this.store.get(command.flowId);
+    // Validate edits here so a bad one is refused and the flow stays paused, unchanged.
+    try {
+      if (command.request && flow) applyRequestEdit(flow.request, command.request, flow.request.body.bytes ?? Buffer.alloc(0));
+      if (command.response && flow?.response) applyResponseEdit(flow.response, command.response, flow.response.body.bytes ?? Buffer.alloc(0));
+    } catch (err) {
+      if (err instanceof EditError) return { ok: false, error: err.message };
+      throw err;
+    }
+    this.pauses.decide(command.flowId, { action: 'resume', ...(command.request ? { request: command.request } : {}), ...(command.response ? { response: command.response } : {}) });
+    return { ok: true };
+  }
+
+  private replay(flowId: string, edit: RequestEdit | undefined): CommandResult {
+    const flow = this.store.get(flowId);
+    if (!flow) return { ok: false, error: `no flow ${flowId}` };
+    if (flow.kind !== 'http') return { ok: false, error: `cannot replay a ${flow.kind} flow` };
+    if (flow.request.body.truncated) return { ok: false, error: 'the request body was not captured whole; cannot replay it' };
+    let request = flow.request;
+    let body = flow.request.body.bytes ?? Buffer.alloc(0);
+    if (edit) {
+      try {
+        ({ request, body } = applyRequestEdit(request, edit, body));
+      } catch (err) {
+        if (err instanceof EditError) return { ok: false, error: err.message };
+        throw err;
+      }
+    }
+    replayThroughProxy(this.port, request, body, this.ca.certPem, flowId).catch((err: unknown) => {
+      this.bus.log('error', `replay of ${flowId} failed: ${err instanceof Error ? err.message : String(err)}`, flowId);
+    });
+    return { ok: true, message: `replaying ${request.method} ${request.host}` };
   }
 }

@@ -161,6 +161,21 @@ export interface Flow {
   tags: string[];
   marked: boolean;
   websocket: WebSocketInfo | null;
+  /** Set while the flow waits at a breakpoint. */
+  pause?: PauseInfo | null;
+  /** The messages as they were before a breakpoint edit changed them (for showing the difference). */
+  original?: { request?: FlowRequest; response?: FlowResponse } | null;
+}
+
+export interface PauseInfo {
+  stage: 'request' | 'response';
+  /** Epoch milliseconds when the flow paused. */
+  since: number;
+  /** Epoch milliseconds when the timeout policy applies, or null to wait for the user. */
+  deadline: number | null;
+  onTimeout: 'continue' | 'abort';
+  /** The breakpoint that matched, in words (`intercept ~u /api/`). */
+  reason: string;
 }
 
 export function emptyBody(): BodyCapture {

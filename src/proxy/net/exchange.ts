@@ -17,6 +17,11 @@ import type { ProxyDeps, ProxyOptions } from './options.js';
 import { summarizePeerCertificate, type UpstreamPool } from './upstream.js';
 import type { H2Sessions, UpstreamRoute } from './upstream-h2.js';
 import { clientWriter, type ClientRequest, type ClientResponse, type ClientWriter } from './client-side.js';
+import { matchBreakpoint, type Breakpoint, type BreakpointStage } from '../core/breakpoints.js';
+import type { PauseDecision } from '../core/pauses.js';
+import { applyRequestEdit, applyResponseEdit, fixBodyFraming } from '../core/edits.js';
+import { collectBody } from './collect-body.js';
+import { REPLAY_HEADER } from './replay-client.js';
 
 const kCertSummary = Symbol('proxyctl.certSummary');
 
@@ -77,6 +82,9 @@ export class Exchange {
   private readonly t0 = performance.now();
   private readonly out: ClientWriter;
   private upstream: { destroy(err?: Error): void } | null = null;
+  /** What to send as the request body (see forward()). */
+  private body: Buffer | Readable | null = null;
+  private paused = false;
   private timer: NodeJS.Timeout | null = null;
   /** The value for Host / :authority towards the origin. */
   private readonly authority: string;
@@ -104,6 +112,12 @@ export class Exchange {
       this.authority = host ?? hostHeader(target.scheme, target.host, target.port);
       if (host === undefined) headers = [['Host', this.authority], ...headers];
     }
+    let replayOf: string | null = null;
+    const marker = headers.findIndex(([k]) => k.toLowerCase() === REPLAY_HEADER);
+    if (marker >= 0) {
+      replayOf = headers[marker]![1];
+      headers = headers.filter((_, i) => i !== marker);
+    }
     this.flow = newHttpFlow(env, client, {
       method: req.method ?? 'GET',
       scheme: target.scheme,
@@ -115,6 +129,7 @@ export class Exchange {
       trailers: null,
       body: emptyBody(),
     });
+    if (replayOf) this.flow.tags.push(`replay-of:${replayOf}`);
     res.on('close', this.onClientClose);
   }
 
@@ -144,16 +159,95 @@ export class Exchange {
       }
     }
     if (this.isFinished()) return; // the client left while rules ran
-    this.forward();
+    const bp = this.breakpointFor('request');
+    if (bp) await this.pauseRequest(bp);
+    else this.forward(null);
+  }
+
+  private breakpointFor(stage: BreakpointStage): Breakpoint | null {
+    const bps = this.env.deps.breakpoints();
+    return bps.length ? matchBreakpoint(bps, this.flow, stage) : null;
+  }
+
+  /**
+   * Hold the request whole (up to the limit) and wait for the user. A body over the limit is
+   * passed through with a notice instead: holding it would mean buffering without bound.
+   */
+  private async pauseRequest(bp: Breakpoint): Promise<void> {
+    const { env, flow } = this;
+    if (!env.deps.pauses.hasRoom()) {
+      env.deps.bus.log('warn', `breakpoint ${bp.label}: ${env.deps.pauses.limit} flows already paused; ${flow.request.method} ${flowUrl(flow.request)} passed through`, flow.id);
+      this.forward(null);
+      return;
+    }
+    const collected = await collectBody(this.req, env.opts.maxPausedBodyBytes);
+    if (this.isFinished()) return;
+    if (collected.overflow) {
+      flow.tags.push('pause-skipped:body-too-large');
+      env.deps.bus.log('warn', `breakpoint ${bp.label}: request body over ${env.opts.maxPausedBodyBytes} bytes; ${flow.request.method} ${flowUrl(flow.request)} passed through without pausing`, flow.id);
+      this.forward(collected.stream);
+      return;
+    }
+    let body = collected.bytes;
+    flow.request.body = captureWhole(emptyBody(), body, env.opts.maxBodyBytes);
+    flow.timings.requestEnd = this.now();
+    if (collected.trailers.length) flow.request.trailers = collected.trailers;
+    const decision = await this.pause('request', bp);
+    if (decision === null) return;
+    switch (decision.action) {
+      case 'kill':
+        this.fail(new ProxyError('KILLED', decision.reason ?? 'killed at the request breakpoint'));
+        return;
+      case 'respond':
+        flow.tags.push('responded-at-breakpoint');
+        this.respondLocally(decision.response);
+        return;
+      case 'resume':
+        if (decision.reason) env.deps.bus.log('info', decision.reason, flow.id);
+        if (decision.request) {
+          try {
+            const edited = applyRequestEdit(flow.request, decision.request, body);
+            flow.original = { ...flow.original, request: flow.request };
+            flow.request = { ...edited.request, body: captureWhole(emptyBody(), edited.body, env.opts.maxBodyBytes) };
+            body = edited.body;
+            if (!flow.tags.includes('edited')) flow.tags.push('edited');
+          } catch (err) {
+            // Validated by the command API before it decides; keep the request as it was.
+            env.deps.bus.log('error', `edit not applied: ${(err as Error).message}`, flow.id);
+          }
+        }
+        flow.phase = 'requesting';
+        env.emitter.update(flow);
+        this.forward(body);
+    }
+  }
+
+  /** Mark the flow paused, announce it, and wait for the decision (null when the client left). */
+  private async pause(stage: BreakpointStage, bp: Breakpoint): Promise<PauseDecision | null> {
+    const { env, flow } = this;
+    const now = Date.now();
+    flow.phase = stage === 'request' ? 'request-paused' : 'response-paused';
+    flow.pause = { stage, since: now, deadline: bp.timeoutMs === null ? null : now + bp.timeoutMs, onTimeout: bp.onTimeout, reason: bp.label };
+    this.paused = true;
+    env.emitter.update(flow);
+    const decision = await env.deps.pauses.wait(flow.id, stage, bp.timeoutMs, bp.onTimeout);
+    this.paused = false;
+    flow.pause = null;
+    return this.isFinished() ? null : decision;
   }
 
   private isFinished(): boolean {
     return this.flow.phase === 'done' || this.flow.phase === 'error';
   }
 
-  private forward(): void {
+  /**
+   * Send the request upstream. `body` is null to stream the client's body, a Buffer for a body
+   * held at a breakpoint, or a stream that replays what was read before streaming the rest.
+   */
+  private forward(body: Buffer | Readable | null): void {
     const { env, flow } = this;
     const r = flow.request;
+    this.body = body;
     flow.phase = 'waiting';
     flow.timings.upstreamSent = this.now();
     this.armTimer(env.opts.upstreamTimeoutMs);
@@ -200,6 +294,7 @@ export class Exchange {
       // the method), so say so explicitly.
       if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined) out.push(['Transfer-Encoding', 'chunked']);
     }
+    if (Buffer.isBuffer(this.body)) out = fixBodyFraming(out, this.body.length);
     const upReq: NodeClientRequest = (r.scheme === 'https' ? https.request : http.request)({
       host: r.host,
       port: r.port,
@@ -245,17 +340,25 @@ export class Exchange {
     this.pipeRequestBody(upReq, (trailers) => upReq.addTrailers(trailers));
   }
 
+  /** Whether the body to send is certainly empty (an H2 stream can then end with its headers). */
+  private noBody(): boolean {
+    if (Buffer.isBuffer(this.body)) return this.body.length === 0;
+    if (this.body) return false;
+    return isBodyless(this.req);
+  }
+
   /** Forward as one stream of the origin's HTTP/2 session. */
   private sendH2(session: http2.ClientHttp2Session): void {
     const { flow } = this;
     const r = flow.request;
-    const fields = this.out.h2 ? r.headers : stripHopByHop(r.headers, { keepTeTrailers: true });
+    let fields = this.out.h2 ? r.headers : stripHopByHop(r.headers, { keepTeTrailers: true });
+    if (Buffer.isBuffer(this.body)) fields = fixBodyFraming(fields, this.body.length);
     const headers = h2RequestHeaders(r.method, 'https', this.authority, r.path, fields);
     // Trailers can only follow when the stream waits for them; clients announce them (RFC 9110 §6.6.2).
     const expectTrailers = hasHeader(r.headers, 'trailer');
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = session.request(headers, { endStream: isBodyless(this.req), waitForTrailers: expectTrailers });
+      stream = session.request(headers, { endStream: this.noBody(), waitForTrailers: expectTrailers });
     } catch (err) {
       this.fail(classifyUpstreamError(err));
       return;
@@ -296,7 +399,7 @@ export class Exchange {
         else stream.close();
       });
     }
-    if (!isBodyless(this.req)) this.pipeRequestBody(stream, () => {});
+    if (!this.noBody()) this.pipeRequestBody(stream, () => {});
     else {
       flow.timings.requestEnd = this.now();
       this.req.resume();
@@ -306,10 +409,17 @@ export class Exchange {
   /** Stream the client's body upstream with capture; trailers are added before the end. */
   private pipeRequestBody(dest: NodeJS.WritableStream, addTrailers: (t: HeaderPairs) => void): void {
     const { req, flow } = this;
+    if (Buffer.isBuffer(this.body)) {
+      // Held at a breakpoint: already captured; trailers were collected with it.
+      if (flow.request.trailers?.length) addTrailers(flow.request.trailers);
+      dest.end(this.body);
+      return;
+    }
+    const source: Readable = this.body ?? req;
     const capture = new BodyCapturer(flow.request.body, this.env.opts.maxBodyBytes);
-    req.on('data', (chunk: Buffer) => capture.push(chunk));
+    source.on('data', (chunk: Buffer) => capture.push(chunk));
     // Registered before pipe() so trailers are added before pipe ends the upstream request.
-    req.on('end', () => {
+    source.on('end', () => {
       flow.timings.requestEnd = this.now();
       capture.finish('complete');
       if (req.rawTrailers.length) {
@@ -317,7 +427,7 @@ export class Exchange {
         addTrailers(flow.request.trailers);
       }
     });
-    req.pipe(dest);
+    source.pipe(dest);
   }
 
   private relayEarlyHints(headers: HeaderPairs): void {
@@ -349,6 +459,14 @@ export class Exchange {
       up.body.resume();
       return;
     }
+    const bp = this.breakpointFor('response');
+    if (bp) void this.pauseResponse(up, bp);
+    else this.streamResponse(up);
+  }
+
+  private streamResponse(up: UpstreamHead): void {
+    const { env, flow, res } = this;
+    const response = flow.response!;
     const out = stripHopByHop(response.headers);
     try {
       this.out.writeHead(response.status, response.statusText, out);
@@ -377,6 +495,69 @@ export class Exchange {
       env.emitter.end(flow);
     });
     up.body.pipe(res as NodeJS.WritableStream);
+  }
+
+  /** Hold the response whole (up to the limit), wait for the user, then send it (maybe edited). */
+  private async pauseResponse(up: UpstreamHead, bp: Breakpoint): Promise<void> {
+    const { env, flow } = this;
+    if (!env.deps.pauses.hasRoom()) {
+      env.deps.bus.log('warn', `breakpoint ${bp.label}: ${env.deps.pauses.limit} flows already paused; response passed through`, flow.id);
+      this.streamResponse(up);
+      return;
+    }
+    const collected = await collectBody(up.body, env.opts.maxPausedBodyBytes);
+    if (this.isFinished()) return;
+    if (collected.overflow) {
+      flow.tags.push('pause-skipped:body-too-large');
+      env.deps.bus.log('warn', `breakpoint ${bp.label}: response body over ${env.opts.maxPausedBodyBytes} bytes; passed through without pausing`, flow.id);
+      this.streamResponse({ ...up, body: collected.stream });
+      return;
+    }
+    let response = flow.response!;
+    let body = collected.bytes;
+    response.body = captureWhole(emptyBody(), body, env.opts.maxBodyBytes);
+    response.trailers = up.trailers();
+    const decision = await this.pause('response', bp);
+    if (decision === null) return;
+    switch (decision.action) {
+      case 'kill':
+        this.fail(new ProxyError('KILLED', decision.reason ?? 'killed at the response breakpoint'));
+        return;
+      case 'respond':
+        flow.original = { ...flow.original, response };
+        flow.tags.push('responded-at-breakpoint');
+        this.respondLocally(decision.response);
+        return;
+      case 'resume':
+        if (decision.reason) env.deps.bus.log('info', decision.reason, flow.id);
+        if (decision.response) {
+          try {
+            const edited = applyResponseEdit(response, decision.response, body);
+            flow.original = { ...flow.original, response };
+            response = { ...edited.response, body: captureWhole(emptyBody(), edited.body, env.opts.maxBodyBytes) };
+            flow.response = response;
+            body = edited.body;
+            if (!flow.tags.includes('edited')) flow.tags.push('edited');
+          } catch (err) {
+            env.deps.bus.log('error', `edit not applied: ${(err as Error).message}`, flow.id);
+          }
+        }
+    }
+    flow.phase = 'responding';
+    env.emitter.update(flow);
+    const out = fixBodyFraming(stripHopByHop(response.headers), body.length);
+    this.res.once('finish', () => {
+      if (this.isFinished()) return;
+      flow.timings.responseEnd = this.now();
+      env.emitter.end(flow);
+    });
+    try {
+      this.out.writeHead(response.status, response.statusText, out);
+      if (this.out.h2 && response.trailers) this.out.addTrailers(response.trailers);
+      this.out.end(this.req.method === 'HEAD' ? undefined : body);
+    } catch (err) {
+      this.fail(new ProxyError('INTERNAL', `cannot send the edited response: ${(err as Error).message}`));
+    }
   }
 
   /** Answer the client ourselves (rule decision or the proxy's own pages). */
@@ -436,6 +617,7 @@ export class Exchange {
 
   private readonly onClientClose = (): void => {
     if (this.isFinished() || this.res.writableFinished) return;
+    if (this.paused) this.env.deps.pauses.cancel(this.flow.id);
     this.clearTimer();
     this.upstream?.destroy();
     this.flow.timings.responseEnd = this.now();

@@ -1,6 +1,8 @@
 import type { SecureContext } from 'node:tls';
 import type { EventBus } from '../bus.js';
 import type { Addon } from '../core/pipeline.js';
+import type { Breakpoint } from '../core/breakpoints.js';
+import type { PauseRegistry } from '../core/pauses.js';
 
 /** Resolved settings of the network core (parsed and defaulted by src/config before reaching here). */
 export interface ProxyOptions {
@@ -27,6 +29,8 @@ export interface ProxyOptions {
   handshakeTimeoutMs: number;
   /** Largest request head accepted (431 beyond). @default 16384 */
   maxHeaderBytes: number;
+  /** Bytes of a body held whole at a breakpoint; a bigger one passes through with a notice. @default 33554432 */
+  maxPausedBodyBytes: number;
   /** Idle upstream keep-alive connections kept per origin. @default 64 */
   maxIdleUpstreamPerOrigin: number;
   /**
@@ -49,6 +53,7 @@ export const defaultProxyOptions: ProxyOptions = {
   headersTimeoutMs: 30_000,
   handshakeTimeoutMs: 10_000,
   maxHeaderBytes: 16 * 1024,
+  maxPausedBodyBytes: 32 * 1024 * 1024,
   maxIdleUpstreamPerOrigin: 64,
   upstreamCa: null,
 };
@@ -60,4 +65,8 @@ export interface ProxyDeps {
   certificates: { secureContextFor(host: string): SecureContext; readonly certPem: string };
   /** The rules pipeline, in order. Read on every request, so it can be swapped live. */
   addons: () => readonly Addon[];
+  /** Breakpoints (rules and the intercept filter), read on every request. */
+  breakpoints: () => readonly Breakpoint[];
+  /** Flows waiting at breakpoints; the command API settles them. */
+  pauses: PauseRegistry;
 }
