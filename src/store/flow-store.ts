@@ -1,5 +1,6 @@
 import type { Flow } from '../proxy/core/flow.js';
 import type { ProxyEvent, LogLevel } from '../proxy/core/events.js';
+import { WS_MAX_MESSAGES_PER_FLOW } from '../proxy/core/ws-frames.js';
 
 export interface LogEntry {
   time: number;
@@ -76,9 +77,17 @@ export class FlowStore {
       case 'flow-end':
         this.upsert(event.flow);
         break;
-      case 'ws-message':
-        // The flow snapshot that follows carries the message list; nothing extra to keep here.
-        return;
+      case 'ws-message': {
+        // Fold the message into the held flow. The flow is replaced, never mutated, so snapshots
+        // already handed out stay as they were; the cap matches the one the relay applies.
+        const held = this.byId.get(event.flowId);
+        if (!held) return; // unknown or already evicted: nothing changed
+        const ws = held.flow.websocket ?? { messages: [], droppedMessages: 0, closeCode: null, closeReason: null, closedBy: null };
+        const websocket =
+          ws.messages.length < WS_MAX_MESSAGES_PER_FLOW ? { ...ws, messages: [...ws.messages, event.message] } : { ...ws, droppedMessages: ws.droppedMessages + 1 };
+        this.upsert({ ...held.flow, websocket });
+        break;
+      }
       case 'log':
         this.logEntries.push(event.flowId === undefined ? { time: event.time, level: event.level, message: event.message } : { time: event.time, level: event.level, message: event.message, flowId: event.flowId });
         if (this.logEntries.length > this.maxLog) this.logEntries.splice(0, this.logEntries.length - this.maxLog);
