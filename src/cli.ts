@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { caCommand } from './commands/ca.js';
 import { startCommand } from './commands/start.js';
+import { browserCommand } from './commands/browser.js';
+import { caInstallCommand } from './commands/ca-install.js';
 
 /** The commander program, assembled from src/commands/* (DESIGN.md §7). */
 export function buildProgram(): Command {
@@ -10,9 +12,20 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.addCommand(startCommand());
-  program.addCommand(caCommand());
-  for (const cmd of program.commands) cmd.exitOverride();
+  const ca = caCommand();
+  ca.addCommand(caInstallCommand());
+  program.addCommand(ca);
+  program.addCommand(browserCommand());
+  overrideExits(program);
   return program;
+}
+
+/** Commander exits by itself unless told not to, command by command; main() decides exit codes. */
+function overrideExits(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    sub.exitOverride();
+    overrideExits(sub);
+  }
 }
 
 /** Run the CLI: usage errors exit 2, runtime failures exit 1 (DESIGN.md §7). */

@@ -17,3 +17,14 @@ export {
   type CaExportFormat,
 } from './export.js';
 export { parseCertHost, type CertHost } from './host.js';
+export {
+  installIntoNss,
+  manualTrustSteps,
+  nssDbDir,
+  nssNickname,
+  parseNssList,
+  NSS_TRUST,
+  type NssInstallOptions,
+  type NssInstallResult,
+  type NssEntry,
+} from './install.js';

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { instancePath } from '../browser/instance.js';
 import { proxyctlHome } from '../config/paths.js';
 import { loadConfigFile } from '../config/load.js';
 import { mergeSettings, startFlagsSchema, UsageError, type StartSettings } from '../config/start-options.js';
@@ -53,10 +53,6 @@ export function startCommand(): Command {
     });
 }
 
-/** Where other commands (`proxyctl browser`) find the running proxy. */
-export function instanceFile(home: string): string {
-  return join(home, 'instance.json');
-}
 
 async function run(settings: StartSettings): Promise<void> {
   const home = proxyctlHome();
@@ -70,13 +66,13 @@ async function run(settings: StartSettings): Promise<void> {
     return;
   }
   await mkdir(home, { recursive: true });
-  await writeFile(instanceFile(home), `${JSON.stringify({ url: runtime.url, pid: process.pid, startedAt: new Date().toISOString() })}\n`);
+  await writeFile(instancePath(home), `${JSON.stringify({ url: runtime.url, pid: process.pid, startedAt: new Date().toISOString() })}\n`);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     await runtime.stop(5000);
-    await rm(instanceFile(home), { force: true });
+    await rm(instancePath(home), { force: true });
     accessLog?.end();
     process.exit(0);
   };

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { ConfigFile } from './schema.js';
 import { modeSchema } from './schema.js';
@@ -26,7 +27,14 @@ export const startFlagsSchema = z
       .optional(),
     insecure: z.boolean().optional(),
     ignoreHosts: z.array(z.string()).optional(),
-    resolve: z.array(z.string().regex(/^[^=\s]+=[^=\s]+$/, '--resolve takes HOST=ADDR')).optional(),
+    resolve: z
+      .array(
+        z
+          .string()
+          .regex(/^[^=\s]+=[^=\s]+$/, '--resolve takes HOST=ADDR')
+          .refine((v) => isIP(v.slice(v.indexOf('=') + 1)) !== 0, '--resolve takes HOST=ADDR with ADDR an IP address'),
+      )
+      .optional(),
     adminPort: intText('--admin-port', 0, 65535).optional(),
     logFormat: z.enum(['text', 'json'], { message: '--log-format must be text or json' }).optional(),
     upstreamTimeout: intText('--upstream-timeout', 1, 3_600_000).optional(),

@@ -56,13 +56,14 @@ export function isFinished(f: Flow): boolean {
 /** Start a proxy; stop it (or call `stopAllProxies()`) in afterEach. */
 export async function startProxy(opts: StartProxyOptions = {}): Promise<TestProxy> {
   const home = await mkdtemp(join(tmpdir(), 'proxyctl-test-home-'));
+  const extraCa = opts.upstreamCa ?? [originCa.cert];
   const settings = mergeSettings(startFlagsSchema.parse({ port: '0', tui: false, ...opts.flags }), {});
   const runtime = await Runtime.create({
     home,
     settings,
     ca: await loadFixtureCa(),
-    // An empty list means "no extra anchors": Node's own store only.
-    upstreamCa: opts.upstreamCa ?? [originCa.cert],
+    // An empty list means "no extra anchors": Node's own default store, exactly as the CLI runs.
+    upstreamCa: extraCa.length ? extraCa : undefined,
     ...(opts.net ? { net: opts.net } : {}),
     storeNotifyMs: 0,
   });

@@ -40,6 +40,7 @@ export class BodyCapturer {
   /** Seal the capture: `complete` when the body ended normally, `aborted` when it broke. */
   finish(state: 'complete' | 'aborted'): BodyCapture {
     const t = this.target;
+    if (t.state !== 'streaming') return t; // already sealed
     t.size = this.size;
     t.bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.kept);
     t.truncated = this.size > this.kept;

@@ -85,6 +85,8 @@ export class Exchange {
   /** What to send as the request body (see forward()). */
   private body: Buffer | Readable | null = null;
   private paused = false;
+  /** Bodies still streaming; sealed as aborted when the exchange ends early. */
+  private readonly captures: BodyCapturer[] = [];
   private timer: NodeJS.Timeout | null = null;
   /** The value for Host / :authority towards the origin. */
   private readonly authority: string;
@@ -417,6 +419,7 @@ export class Exchange {
     }
     const source: Readable = this.body ?? req;
     const capture = new BodyCapturer(flow.request.body, this.env.opts.maxBodyBytes);
+    this.captures.push(capture);
     source.on('data', (chunk: Buffer) => capture.push(chunk));
     // Registered before pipe() so trailers are added before pipe ends the upstream request.
     source.on('end', () => {
@@ -476,6 +479,7 @@ export class Exchange {
       return;
     }
     const capture = new BodyCapturer(response.body, env.opts.maxBodyBytes);
+    this.captures.push(capture);
     up.body.on('data', (chunk: Buffer) => capture.push(chunk));
     up.body.on('end', () => {
       capture.finish('complete');
@@ -611,8 +615,13 @@ export class Exchange {
       // The head already went out: the only honest signal left is to cut the exchange.
       res.destroy();
     }
+    this.sealCaptures();
     flow.timings.responseEnd = this.now();
     env.emitter.end(flow, error.toFlowError());
+  }
+
+  private sealCaptures(): void {
+    for (const c of this.captures) c.finish('aborted');
   }
 
   private readonly onClientClose = (): void => {
@@ -620,6 +629,7 @@ export class Exchange {
     if (this.paused) this.env.deps.pauses.cancel(this.flow.id);
     this.clearTimer();
     this.upstream?.destroy();
+    this.sealCaptures();
     this.flow.timings.responseEnd = this.now();
     this.env.emitter.end(this.flow, { code: 'CLIENT_ABORTED', message: 'the client closed the connection before the response was complete' });
   };

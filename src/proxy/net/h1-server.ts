@@ -16,6 +16,8 @@ export interface H1Handlers {
   onTunnel(socket: net.Socket, target: TunnelTarget, head: Buffer, httpVersion: string): void;
   /** Is this authority the proxy itself (a loop)? */
   isSelf(host: string, port: number): boolean;
+  /** The port actually listened on. */
+  port(): number;
 }
 
 /**
@@ -34,14 +36,19 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
     noDelay: true,
   });
   server.timeout = opts.clientIdleTimeoutMs;
+  // Node enforces headersTimeout from a connection list that it sets up on 'listening'. This server
+  // never listens (the listener hands it sockets), so start that tracking ourselves; without it a
+  // client trickling its headers would never time out.
+  server.emit('listening');
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const target = resolveTarget(req, handlers);
-    if (target === 'self' || target === null) {
+    if (target === null || 'self' in target) {
       // Asked of the proxy itself, or unroutable: answer locally, still as a flow.
-      const ex = new Exchange(env, req, res, { scheme: 'http', host: 'proxyctl', port: opts.port, path: req.url ?? '/' }, clientInfoOf(req.socket));
+      const path = target ? target.self : (req.url ?? '/');
+      const ex = new Exchange(env, req, res, { scheme: 'http', host: 'proxyctl', port: handlers.port(), path }, clientInfoOf(req.socket));
       env.emitter.start(ex.flow);
-      ex.respondLocally(target === 'self' ? selfPage(req.url ?? '/', env.deps.certificates.certPem) : badTargetResponse(req.url ?? ''));
+      ex.respondLocally(target ? selfPage(path, env.deps.certificates.certPem) : badTargetResponse(req.url ?? ''));
       return;
     }
     const ex = new Exchange(env, req, res, target, clientInfoOf(req.socket));
@@ -53,7 +60,7 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
 
   server.on('upgrade', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
     const target = resolveTarget(req, handlers);
-    if (target === 'self' || target === null) {
+    if (target === null || 'self' in target) {
       socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nproxyctl: cannot route this upgrade request\n');
       return;
     }
@@ -96,16 +103,16 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
   return server;
 }
 
-export function resolveTarget(req: IncomingMessage, handlers: H1Handlers): RequestTarget | 'self' | null {
+export function resolveTarget(req: IncomingMessage, handlers: H1Handlers): RequestTarget | { self: string } | null {
   const url = req.url ?? '/';
   const abs = parseAbsoluteTarget(url);
-  if (abs) return handlers.isSelf(abs.host, abs.port) ? 'self' : abs;
+  if (abs) return handlers.isSelf(abs.host, abs.port) ? { self: abs.path } : abs;
   const tunnel = req.socket[kTarget];
   if (tunnel) {
     const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     return { scheme, host: tunnel.host, port: tunnel.port, path: url.startsWith('/') ? url : `/${url}` };
   }
-  return url.startsWith('/') ? 'self' : null;
+  return url.startsWith('/') ? { self: url } : null;
 }
 
 function badTargetResponse(url: string) {

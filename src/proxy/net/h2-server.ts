@@ -64,7 +64,7 @@ export function createH2Adapter(env: ExchangeEnv, isSelf: (host: string, port: n
     }
     const client = f?.client ?? { address: '', port: 0, tlsVersion: null, sni: null, alpn: 'h2' };
     if (!target) {
-      const ex = new Exchange(env, req, res, { scheme: 'http', host: 'proxyctl', port: env.opts.port, path }, client);
+      const ex = new Exchange(env, req, res, { scheme: 'http', host: 'proxyctl', port: 0, path }, client);
       env.emitter.start(ex.flow);
       ex.respondLocally(selfPage(path, env.deps.certificates.certPem));
       return;

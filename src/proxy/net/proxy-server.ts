@@ -40,6 +40,7 @@ export class ProxyServer {
     this.h1 = createH1Server(this.env, {
       onTunnel: (socket, target, head, httpVersion) => this.onConnect(socket, target, head, httpVersion),
       isSelf: (host, port) => this.isSelf(host, port),
+      port: () => this.port,
     });
     this.h2 = createH2Adapter(this.env, (host, port) => this.isSelf(host, port));
     this.listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket));

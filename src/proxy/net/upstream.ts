@@ -8,12 +8,14 @@ import type { ProxyOptions } from './options.js';
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
 
 /**
- * A `lookup` for sockets that honours host overrides (`--resolve HOST=ADDR`) and otherwise asks
+ * A `lookup` for sockets that honours host overrides (`--resolve HOST=ADDR`, `*=ADDR` for every
+ * other name) and otherwise asks
  * the system resolver. Node 20 calls it with `{ all: true }` when autoSelectFamily is on.
  */
 export function makeLookup(overrides: ReadonlyMap<string, string>) {
   return (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
-    const addr = overrides.get(hostname.toLowerCase());
+    // `*` answers every name not listed (keeps a test browser's background traffic on loopback).
+    const addr = overrides.get(hostname.toLowerCase()) ?? overrides.get('*');
     if (addr === undefined) {
       dns.lookup(hostname, options, callback as never);
       return;

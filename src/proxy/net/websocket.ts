@@ -134,7 +134,9 @@ class UpgradeRelay {
     // RFC 9110 §7.6.1: hop-by-hop fields stay behind, except the two that ask the next hop to
     // switch protocols (RFC 6455 §4.1). Sec-WebSocket-Extensions passes: see the README on
     // permessage-deflate.
-    const out = stripHopByHop(r.headers, { keepUpgrade: true });
+    // Only WebSocket upgrades are relayed: another protocol (h2c …) could not be intercepted, so the
+    // upgrade is declined by dropping it, and the origin answers the plain request (RFC 9110 §7.8).
+    const out = stripHopByHop(r.headers, { keepUpgrade: flow.kind === 'websocket' });
     const common: http.RequestOptions = {
       host: r.host,
       port: r.port,
