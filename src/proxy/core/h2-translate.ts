@@ -85,7 +85,7 @@ export function h2FieldsFrom(headers: HeaderPairs): Record<string, string | stri
 /** The request header object for an HTTP/2 upstream stream, pseudo-headers included. */
 export function h2RequestHeaders(method: string, scheme: string, authority: string, path: string, headers: HeaderPairs): Record<string, string | string[]> {
   const fields = h2FieldsFrom(headers);
-  const out: Record<string, string | string[]> = { ':method': method, ':scheme': scheme, ':authority': authority, ':path': path };
+  const out = Object.assign(Object.create(null) as Record<string, string | string[]>, { ':method': method, ':scheme': scheme, ':authority': authority, ':path': path });
   for (const k in fields) out[k] = fields[k]!;
   return out;
 }

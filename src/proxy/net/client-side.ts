@@ -22,6 +22,8 @@ export interface ClientWriter {
   end(body?: Buffer): void;
   /** Abandon the exchange without an answer: close an H1 connection, reset one H2 stream. */
   drop(): void;
+  /** Cut a response whose head already went out, so the client sees it incomplete (not ended). */
+  abort(): void;
 }
 
 export function clientWriter(res: ClientResponse): ClientWriter {
@@ -36,6 +38,8 @@ export function clientWriter(res: ClientResponse): ClientWriter {
       addTrailers: (trailers) => h2res.addTrailers(h2FieldsFrom(trailers)),
       end: (body) => void (body ? h2res.end(body) : h2res.end()),
       drop: () => h2res.stream.close(http2.constants.NGHTTP2_CANCEL),
+      // RST_STREAM with NO_ERROR would read as a normal end; INTERNAL_ERROR says it is cut.
+      abort: () => h2res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR),
     };
   }
   const h1res = res as ServerResponse;
@@ -47,5 +51,6 @@ export function clientWriter(res: ClientResponse): ClientWriter {
     addTrailers: (trailers) => h1res.addTrailers(trailers),
     end: (body) => void (body ? h1res.end(body) : h1res.end()),
     drop: () => h1res.socket?.destroy(),
+    abort: () => h1res.destroy(),
   };
 }

@@ -251,6 +251,7 @@ export class Exchange {
     const r = flow.request;
     this.body = body;
     flow.phase = 'waiting';
+    env.emitter.update(flow);
     flow.timings.upstreamSent = this.now();
     this.armTimer(env.opts.upstreamTimeoutMs);
     if (r.scheme === 'http') {
@@ -370,9 +371,16 @@ export class Exchange {
     flow.server.address = socket.remoteAddress ?? null;
     let trailers: HeaderPairs | null = null;
     stream.on('error', (err) => this.fail(classifyUpstreamError(err)));
+    let sawResponse = false;
     stream.on('close', () => {
-      if (stream.rstCode && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !this.isFinished()) {
+      if (this.isFinished()) return;
+      if (stream.rstCode && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
         this.fail(new ProxyError('STREAM_RESET', `the upstream server reset the stream (HTTP/2 error code ${stream.rstCode})`));
+      } else if (!sawResponse) {
+        // The session went away under a stream still waiting (Node ends such a stream with code 0).
+        this.fail(new ProxyError('UPSTREAM_RESET', 'the upstream connection closed before a response arrived'));
+      } else if (!this.bodyComplete()) {
+        this.fail(new ProxyError('UPSTREAM_RESET', 'the upstream connection closed in the middle of the response body'));
       }
     });
     stream.on('trailers', (t) => (trailers = pairsFromH2Headers(t)));
@@ -383,6 +391,7 @@ export class Exchange {
       else if (status === 103) this.relayEarlyHints(pairsFromH2Headers(h));
     });
     stream.on('response', (h) => {
+      sawResponse = true;
       const status = Number(h[':status']);
       this.onResponse({
         status,
@@ -493,11 +502,7 @@ export class Exchange {
     up.body.on('error', () => {
       capture.finish('aborted');
     });
-    res.once('finish', () => {
-      if (this.isFinished()) return;
-      flow.timings.responseEnd = this.now();
-      env.emitter.end(flow);
-    });
+    res.once('finish', this.onClientFinish);
     up.body.pipe(res as NodeJS.WritableStream);
   }
 
@@ -550,11 +555,7 @@ export class Exchange {
     flow.phase = 'responding';
     env.emitter.update(flow);
     const out = fixBodyFraming(stripHopByHop(response.headers), body.length);
-    this.res.once('finish', () => {
-      if (this.isFinished()) return;
-      flow.timings.responseEnd = this.now();
-      env.emitter.end(flow);
-    });
+    this.res.once('finish', this.onClientFinish);
     try {
       this.out.writeHead(response.status, response.statusText, out);
       if (this.out.h2 && response.trailers) this.out.addTrailers(response.trailers);
@@ -613,7 +614,7 @@ export class Exchange {
       }
     } else {
       // The head already went out: the only honest signal left is to cut the exchange.
-      res.destroy();
+      this.out.abort();
     }
     this.sealCaptures();
     flow.timings.responseEnd = this.now();
@@ -624,8 +625,45 @@ export class Exchange {
     for (const c of this.captures) c.finish('aborted');
   }
 
+  /** 'finish' also fires for an HTTP/2 stream the client reset; only a response we ended counts. */
+  private readonly onClientFinish = (): void => {
+    if (this.isFinished() || !this.res.writableEnded || this.clientReset()) return;
+    this.flow.timings.responseEnd = this.now();
+    this.env.emitter.end(this.flow);
+  };
+
+  private clientReset(): boolean {
+    return this.out.h2 && ((this.res as { stream?: { rstCode?: number } }).stream?.rstCode ?? 0) !== 0;
+  }
+
+  /**
+   * True when the client already has the whole response body its Content-Length promised (it may
+   * close before the origin's end-of-stream reaches us; that is not an abort).
+   */
+  private clientHasWholeBody(): boolean {
+    const r = this.flow.response;
+    if (!r || !this.res.headersSent) return false;
+    const declared = headerValue(r.headers, 'content-length');
+    return declared !== undefined && /^\d+$/.test(declared) && r.body.size >= Number(declared);
+  }
+
+  /** False when the response declared a length and fewer bytes arrived. */
+  private bodyComplete(): boolean {
+    const r = this.flow.response;
+    if (!r) return false;
+    const declared = headerValue(r.headers, 'content-length');
+    return declared === undefined || !/^\d+$/.test(declared) || r.body.size >= Number(declared);
+  }
+
   private readonly onClientClose = (): void => {
-    if (this.isFinished() || this.res.writableFinished) return;
+    if (this.isFinished()) return;
+    if (this.res.writableEnded && this.res.writableFinished && !this.clientReset()) return; // 'finish' handles it
+    if (this.clientHasWholeBody()) {
+      this.upstream?.destroy();
+      this.flow.timings.responseEnd = this.now();
+      this.env.emitter.end(this.flow);
+      return;
+    }
     if (this.paused) this.env.deps.pauses.cancel(this.flow.id);
     this.clearTimer();
     this.upstream?.destroy();
