@@ -94,8 +94,16 @@ async function run(settings: StartSettings): Promise<void> {
   process.stdout.write(`proxyctl listening on ${runtime.url}\n`);
   if (settings.accessLogFile) accessLog = createWriteStream(settings.accessLogFile, { flags: 'a' });
   const out = accessLog ?? process.stdout;
+  // Lines are batched per event-loop turn: one write for many flows instead of one each (a
+  // write to a file or pipe is a system call, and under load it was the largest single cost).
+  let pending = '';
+  const flush = () => {
+    out.write(pending);
+    pending = '';
+  };
   runtime.bus.on('flow-end', (e) => {
-    out.write(`${formatAccessLine(e.flow, settings.logFormat)}\n`);
+    if (pending === '') setImmediate(flush);
+    pending += `${formatAccessLine(e.flow, settings.logFormat)}\n`;
   });
   runtime.bus.on('log', (e) => {
     if (e.level === 'warn' || e.level === 'error') process.stderr.write(`proxyctl: ${e.level}: ${e.message}\n`);
