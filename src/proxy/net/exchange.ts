@@ -85,6 +85,11 @@ export class Exchange {
   /** What to send as the request body (see forward()). */
   private body: Buffer | Readable | null = null;
   private paused = false;
+  /** A request body is being read only to record and discard it (see drainRequest). */
+  private draining = false;
+  /** The exchange has answered (locally or with an error) and only waits to be recorded. */
+  private ending = false;
+  private afterDrain: (() => void) | null = null;
   /** Bodies still streaming; sealed as aborted when the exchange ends early. */
   private readonly captures: BodyCapturer[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -239,7 +244,7 @@ export class Exchange {
   }
 
   private isFinished(): boolean {
-    return this.flow.phase === 'done' || this.flow.phase === 'error';
+    return this.ending || this.flow.phase === 'done' || this.flow.phase === 'error';
   }
 
   /**
@@ -580,13 +585,14 @@ export class Exchange {
     };
     flow.timings.firstByte = this.now();
     // Drain whatever body the client sends so the connection can be reused.
-    this.req.resume();
+    this.drainRequest();
     if (!res.headersSent) {
       this.out.writeHead(local.status, flow.response.statusText, headers);
       this.out.end(this.req.method === 'HEAD' ? undefined : body);
     }
     flow.timings.responseEnd = this.now();
-    env.emitter.end(flow);
+    this.ending = true;
+    this.endWhenDrained(() => env.emitter.end(flow));
   }
 
   /** Record an error; give the client an error page if it has not had a response head yet. */
@@ -605,7 +611,7 @@ export class Exchange {
         ['X-Proxyctl-Error', error.code],
       ];
       flow.response = { status: page.status, statusText: http.STATUS_CODES[page.status] ?? '', httpVersion: flow.request.httpVersion === '2' ? '2' : '1.1', headers, trailers: null, body: captureWhole(emptyBody(), bytes, env.opts.maxBodyBytes) };
-      this.req.resume();
+      this.drainRequest();
       try {
         this.out.writeHead(page.status, flow.response.statusText, headers);
         this.out.end(this.req.method === 'HEAD' ? undefined : bytes);
@@ -618,7 +624,38 @@ export class Exchange {
     }
     this.sealCaptures();
     flow.timings.responseEnd = this.now();
-    env.emitter.end(flow, error.toFlowError());
+    this.ending = true;
+    this.endWhenDrained(() => env.emitter.end(flow, error.toFlowError()));
+  }
+
+  /**
+   * Read the rest of a request body nobody will forward (local answers, errors), still capturing it
+   * so the flow shows what the client sent, and so the connection can be reused.
+   */
+  private drainRequest(): void {
+    const body = this.flow.request.body;
+    if (body.state === 'none' && !this.req.readableEnded) {
+      const capture = new BodyCapturer(body, this.env.opts.maxBodyBytes);
+      this.draining = true;
+      this.req.on('data', (chunk: Buffer) => capture.push(chunk));
+      const done = (state: 'complete' | 'aborted') => {
+        if (!this.draining) return;
+        this.draining = false;
+        capture.finish(state);
+        const then = this.afterDrain;
+        this.afterDrain = null;
+        then?.();
+      };
+      this.req.once('end', () => done('complete'));
+      this.req.once('close', () => done('aborted'));
+    }
+    this.req.resume();
+  }
+
+  /** End the flow once a request body being drained has been read (so the flow shows it). */
+  private endWhenDrained(end: () => void): void {
+    if (this.draining) this.afterDrain = end;
+    else end();
   }
 
   private sealCaptures(): void {
