@@ -1,21 +1,20 @@
 import http from 'node:http';
-import https from 'node:https';
 import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
-import type { IncomingMessage, ClientRequest as NodeClientRequest } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { emptyBody, flowUrl, headerValue, type Flow, type FlowRequest, type HeaderPairs, type ClientInfo, type HttpVersion } from '../core/flow.js';
-import { pairsFromRaw, rawFromPairs, stripHopByHop, hasHeader } from '../core/headers.js';
+import { pairsFromRaw, stripHopByHop, hasHeader } from '../core/headers.js';
 import { ProxyError, classifyUpstreamError, errorPage } from '../core/errors.js';
 import { BodyCapturer, captureWhole } from '../core/capture.js';
 import { runHooks, hasHook, type LocalResponse } from '../core/pipeline.js';
 import { hostHeader } from '../core/authority.js';
-import { parseH2RequestHead, h1FieldsFromH2, h2RequestHeaders, pairsFromH2Headers, h2FieldsFrom } from '../core/h2-translate.js';
+import { parseH2RequestHead } from '../core/h2-translate.js';
 import type { FlowEmitter } from './flow-emitter.js';
 import type { ProxyDeps, ProxyOptions } from './options.js';
 import { summarizePeerCertificate, type UpstreamPool } from './upstream.js';
 import type { H2Sessions, UpstreamRoute } from './upstream-h2.js';
+import { sendH1, sendH2, type UpstreamHead, type UpstreamSink } from './upstream-send.js';
 import { clientWriter, type ClientRequest, type ClientResponse, type ClientWriter } from './client-side.js';
 import { matchBreakpoint, type Breakpoint, type BreakpointStage } from '../core/breakpoints.js';
 import type { PauseDecision } from '../core/pauses.js';
@@ -60,17 +59,6 @@ export function newHttpFlow(env: ExchangeEnv, client: ClientInfo, request: FlowR
   };
 }
 
-/** The response head from either upstream protocol, in one shape. */
-interface UpstreamHead {
-  status: number;
-  statusText: string;
-  httpVersion: HttpVersion;
-  headers: HeaderPairs;
-  body: Readable;
-  /** Trailers, valid once the body ended. */
-  trailers: () => HeaderPairs | null;
-  tls: TLSSocket | null;
-}
 
 /**
  * One request/response pair through the proxy, from either an HTTP/1.x connection or one HTTP/2
@@ -287,139 +275,45 @@ export class Exchange {
     }
   }
 
-  /** Forward over an HTTP/1.1 keep-alive pool. */
-  private sendH1(): void {
-    const { env, flow, req } = this;
-    const r = flow.request;
-    let out: HeaderPairs;
-    if (this.out.h2) {
-      out = h1FieldsFromH2(stripHopByHop(r.headers, { keepTeTrailers: true }), this.authority);
-      // An HTTP/2 request body has no length unless the client said so: frame it chunked.
-      if (!hasHeader(out, 'content-length') && !isBodyless(req)) out.push(['transfer-encoding', 'chunked']);
-    } else {
-      out = stripHopByHop(r.headers);
-      // Node frames bodies itself; an upload that arrived chunked must go out chunked (whatever
-      // the method), so say so explicitly.
-      if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined) out.push(['Transfer-Encoding', 'chunked']);
-    }
-    if (Buffer.isBuffer(this.body)) out = fixBodyFraming(out, this.body.length);
-    const upReq: NodeClientRequest = (r.scheme === 'https' ? https.request : http.request)({
-      host: r.host,
-      port: r.port,
-      method: r.method,
-      path: r.path,
-      headers: rawFromPairs(out) as unknown as http.OutgoingHttpHeaders,
-      agent: env.pool.agentFor(r.scheme),
-      setHost: false,
-    });
-    this.upstream = upReq;
-    upReq.on('socket', (socket) => {
-      flow.server.address = socket.remoteAddress ?? null;
-      if (!socket.connecting) return; // a pooled connection
-      const connectTimer = setTimeout(() => upReq.destroy(new ProxyError('UPSTREAM_TIMEOUT', `could not connect within ${env.opts.connectTimeoutMs} ms`)), env.opts.connectTimeoutMs);
-      socket.once('connect', () => {
-        flow.timings.upstreamConnect = this.now();
-        flow.server.address = socket.remoteAddress ?? null;
-        if (r.scheme === 'http') clearTimeout(connectTimer);
-      });
-      socket.once('secureConnect', () => {
-        clearTimeout(connectTimer);
-        flow.timings.upstreamTls = this.now();
-      });
-      socket.once('close', () => clearTimeout(connectTimer));
-    });
-    upReq.on('error', (err) => this.fail(classifyUpstreamError(err)));
-    upReq.on('continue', () => this.res.writeContinue());
-    upReq.on('information', (info) => {
-      if (info.statusCode === 103) this.relayEarlyHints(pairsFromRaw(info.rawHeaders));
-    });
-    upReq.on('response', (upRes: IncomingMessage) => {
-      this.onResponse({
-        status: upRes.statusCode ?? 502,
-        statusText: upRes.statusMessage ?? '',
-        httpVersion: upRes.httpVersion === '1.0' ? '1.0' : '1.1',
-        headers: pairsFromRaw(upRes.rawHeaders),
-        body: upRes,
-        trailers: () => (upRes.rawTrailers.length ? pairsFromRaw(upRes.rawTrailers) : null),
-        tls: (upRes.socket as TLSSocket).encrypted ? (upRes.socket as TLSSocket) : null,
-      });
-      upRes.on('aborted', () => this.fail(new ProxyError('UPSTREAM_RESET', 'the upstream server closed the connection in the middle of the response body')));
-    });
-    this.pipeRequestBody(upReq, (trailers) => upReq.addTrailers(trailers));
-  }
-
   /** Whether the body to send is certainly empty (an H2 stream can then end with its headers). */
-  private noBody(): boolean {
+  noBody(): boolean {
     if (Buffer.isBuffer(this.body)) return this.body.length === 0;
     if (this.body) return false;
     return isBodyless(this.req);
   }
 
-  /** Forward as one stream of the origin's HTTP/2 session. */
+  private sendH1(): void {
+    this.upstream = sendH1(this.sink());
+  }
+
   private sendH2(session: http2.ClientHttp2Session): void {
-    const { flow } = this;
-    const r = flow.request;
-    let fields = this.out.h2 ? r.headers : stripHopByHop(r.headers, { keepTeTrailers: true });
-    if (Buffer.isBuffer(this.body)) fields = fixBodyFraming(fields, this.body.length);
-    const headers = h2RequestHeaders(r.method, 'https', this.authority, r.path, fields);
-    // Trailers can only follow when the stream waits for them; clients announce them (RFC 9110 §6.6.2).
-    const expectTrailers = hasHeader(r.headers, 'trailer');
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = session.request(headers, { endStream: this.noBody(), waitForTrailers: expectTrailers });
-    } catch (err) {
-      this.fail(classifyUpstreamError(err));
-      return;
-    }
-    this.upstream = stream;
-    const socket = session.socket as TLSSocket;
-    flow.server.address = socket.remoteAddress ?? null;
-    let trailers: HeaderPairs | null = null;
-    stream.on('error', (err) => this.fail(classifyUpstreamError(err)));
-    let sawResponse = false;
-    stream.on('close', () => {
-      if (this.isFinished()) return;
-      if (stream.rstCode && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
-        this.fail(new ProxyError('STREAM_RESET', `the upstream server reset the stream (HTTP/2 error code ${stream.rstCode})`));
-      } else if (!sawResponse) {
-        // The session went away under a stream still waiting (Node ends such a stream with code 0).
-        this.fail(new ProxyError('UPSTREAM_RESET', 'the upstream connection closed before a response arrived'));
-      } else if (!this.bodyComplete()) {
-        this.fail(new ProxyError('UPSTREAM_RESET', 'the upstream connection closed in the middle of the response body'));
-      }
-    });
-    stream.on('trailers', (t) => (trailers = pairsFromH2Headers(t)));
-    stream.on('headers', (h) => {
-      // 1xx informational heads on HTTP/2 arrive as 'headers'.
-      const status = Number(h[':status']);
-      if (status === 100) this.res.writeContinue();
-      else if (status === 103) this.relayEarlyHints(pairsFromH2Headers(h));
-    });
-    stream.on('response', (h) => {
-      sawResponse = true;
-      const status = Number(h[':status']);
-      this.onResponse({
-        status,
-        statusText: http.STATUS_CODES[status] ?? '',
-        httpVersion: '2',
-        headers: pairsFromH2Headers(h),
-        body: stream,
-        trailers: () => trailers,
-        tls: socket,
-      });
-    });
-    if (expectTrailers) {
-      stream.once('wantTrailers', () => {
-        const t = flow.request.trailers;
-        if (t && t.length) stream.sendTrailers(h2FieldsFrom(t));
-        else stream.close();
-      });
-    }
-    if (!this.noBody()) this.pipeRequestBody(stream, () => {});
-    else {
-      flow.timings.requestEnd = this.now();
-      this.req.resume();
-    }
+    const stream = sendH2(this.sink(), session);
+    if (stream) this.upstream = stream;
+  }
+
+  /** The exchange as the upstream senders see it. */
+  private sink(): UpstreamSink {
+    return {
+      env: this.env,
+      flow: this.flow,
+      authority: this.authority,
+      clientIsH2: this.out.h2,
+      clientChunked: !this.out.h2 && this.req.headers['transfer-encoding'] !== undefined && this.req.headers['content-length'] === undefined,
+      body: this.body,
+      noBody: () => this.noBody(),
+      now: () => this.now(),
+      finished: () => this.isFinished(),
+      bodyComplete: () => this.bodyComplete(),
+      onHead: (up) => this.onResponse(up),
+      onError: (err) => this.fail(err),
+      onContinue: () => this.res.writeContinue(),
+      onEarlyHints: (h) => this.relayEarlyHints(h),
+      pipeBody: (dest, addTrailers) => this.pipeRequestBody(dest, addTrailers),
+      skipBody: () => {
+        this.flow.timings.requestEnd = this.now();
+        this.req.resume();
+      },
+    };
   }
 
   /** Stream the client's body upstream with capture; trailers are added before the end. */
@@ -458,7 +352,7 @@ export class Exchange {
   }
 
   private onResponse(up: UpstreamHead): void {
-    const { env, flow, res } = this;
+    const { env, flow } = this;
     this.clearTimer();
     flow.timings.firstByte = this.now();
     if (up.tls) {
@@ -723,7 +617,7 @@ export class Exchange {
 }
 
 /** A request that certainly has no body (so an H2 stream can end with its headers). */
-function isBodyless(req: ClientRequest): boolean {
+export function isBodyless(req: ClientRequest): boolean {
   if ('stream' in req) return (req as { stream: http2.ServerHttp2Stream }).stream.endAfterHeaders;
   return req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
 }
