@@ -54,7 +54,8 @@ export function startCommand(): Command {
 }
 
 
-async function run(settings: StartSettings): Promise<void> {
+async function run(initial: StartSettings): Promise<void> {
+  let settings = initial;
   const home = proxyctlHome();
   const runtime = await Runtime.create({ home, settings });
   try {
@@ -80,6 +81,11 @@ async function run(settings: StartSettings): Promise<void> {
   process.on('SIGTERM', () => void stop());
 
   let accessLog: WriteStream | null = null;
+  if (settings.tui && !(process.stdin.isTTY && process.stdout.isTTY)) {
+    // No terminal to draw on (piped, under a service manager): do what --no-tui does, and say so.
+    process.stderr.write('proxyctl: no terminal for the UI; running headless (pass --no-tui to silence this)\n');
+    settings = { ...settings, tui: false };
+  }
   if (settings.tui) {
     const { runTui } = await import('../tui/index.js');
     await runTui({

@@ -1,0 +1,142 @@
+import { Box, useApp, useStdout } from 'ink';
+import { useCallback, useMemo, useReducer, useRef, useSyncExternalStore } from 'react';
+import type { CommandApi } from '../proxy/core/commands.js';
+import type { StoreSnapshot } from '../store/flow-store.js';
+import { runTuiCommand, submitPrompt, type CommandDeps, type ToggleState } from './commands.js';
+import { DetailView } from './components/detail-view.js';
+import { EventLog } from './components/event-log.js';
+import { FlowList } from './components/flow-list.js';
+import { HelpOverlay, helpLines } from './components/help-overlay.js';
+import { PromptLine } from './components/prompt-line.js';
+import { StatusBar } from './components/status-bar.js';
+import { EMPTY_DOC } from './doc.js';
+import { availableTabs, tabDoc } from './detail/tabs.js';
+import { useFilterIndex } from './hooks/use-filter-index.js';
+import { useKeyStream } from './hooks/use-key-stream.js';
+import { useRequestRate } from './hooks/use-request-rate.js';
+import { useTerminalSize } from './hooks/use-terminal-size.js';
+import { promptKey, type KeyEvent } from './input.js';
+import { hintLine, lookup, type KeyContext } from './keymap.js';
+import { layoutColumns } from './list/columns.js';
+import { screenLayout } from './layout.js';
+import { appReducer, initialAppState } from './state/app-state.js';
+import { osc52 } from './terminal.js';
+
+/** A subscribe/getSnapshot pair, as `useSyncExternalStore` wants it. */
+export interface External<T> {
+  subscribe(listener: () => void): () => void;
+  getSnapshot(): T;
+}
+
+export interface AppProps {
+  store: External<StoreSnapshot>;
+  commands: CommandApi;
+  info: { listen: string; mode: string; session: string | null };
+  toggles: External<ToggleState>;
+  /** Put text on the user's clipboard. @default an OSC 52 escape written to stdout */
+  copy?: (text: string) => void;
+}
+
+const LIST_CONTEXTS: readonly KeyContext[] = ['list', 'global'];
+const DETAIL_CONTEXTS: readonly KeyContext[] = ['detail', 'global'];
+const HELP_CONTEXTS: readonly KeyContext[] = ['help', 'global'];
+
+/** The whole terminal UI: reads the store, keeps UI state in one reducer, sends commands. */
+export function App({ store, commands, info, toggles: toggleSource, copy }: AppProps) {
+  const { exit } = useApp();
+  const { stdout } = useStdout();
+  const snapshot = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const toggles = useSyncExternalStore(toggleSource.subscribe, toggleSource.getSnapshot);
+  const size = useTerminalSize();
+  const [state, dispatch] = useReducer(appReducer, initialAppState);
+  const index = useFilterIndex(snapshot, state.filter?.predicate ?? null);
+  const rate = useRequestRate(store);
+  const screen = screenLayout(size.columns, size.rows, { showLog: state.showLog, promptError: state.prompt?.error != null });
+  const columns = useMemo(() => layoutColumns(screen.width), [screen.width]);
+  const help = useMemo(() => helpLines(), []);
+
+  const detailFlow = state.view === 'detail' && state.detailSeq !== null ? snapshot.at(index.positionOf(state.detailSeq)) : undefined;
+  const tabs = useMemo(() => (detailFlow ? availableTabs(detailFlow) : []), [detailFlow]);
+  const tab = tabs.includes(state.detail.tab) ? state.detail.tab : 'request';
+  const doc = useMemo(() => (detailFlow ? tabDoc(detailFlow, tab, screen.width) : EMPTY_DOC), [detailFlow, tab, screen.width]);
+
+  const contexts = state.help.open ? HELP_CONTEXTS : state.view === 'detail' ? DETAIL_CONTEXTS : LIST_CONTEXTS;
+  const deps: CommandDeps = {
+    state,
+    dispatch,
+    index,
+    flowAt: snapshot.at,
+    toggles,
+    commands,
+    listHeight: screen.listRows,
+    detailHeight: screen.detailRows,
+    helpLength: help.length,
+    helpHeight: screen.main,
+    detail: state.view === 'detail' ? { flow: detailFlow, tabs, doc } : null,
+    copy: copy ?? ((text) => stdout.write(osc52(text))),
+    quit: () => exit(),
+  };
+  // The key handler is stable and reads the newest frame's state through this ref.
+  const depsRef = useRef(deps);
+  depsRef.current = deps;
+  const contextsRef = useRef(contexts);
+  contextsRef.current = contexts;
+  const onKey = useCallback((ev: KeyEvent) => {
+    const d = depsRef.current;
+    if (d.state.prompt) {
+      const action = promptKey(ev);
+      if (action === 'submit') submitPrompt(d);
+      else if (action === 'cancel') d.dispatch({ type: 'prompt', action: { type: 'close' } });
+      else if (action === 'quit') d.quit();
+      else if (action) d.dispatch({ type: 'prompt', action });
+      return;
+    }
+    const binding = ev.name === null ? undefined : lookup(ev.name, contextsRef.current);
+    if (binding) runTuiCommand(binding.command, d);
+  }, []);
+  const inputMode = useCallback(() => (depsRef.current.state.prompt ? 'text' : 'keys') as 'text' | 'keys', []);
+  useKeyStream(onKey, inputMode, state);
+
+  let main;
+  if (state.help.open) main = <HelpOverlay lines={help} scroll={state.help.scroll} width={screen.width} height={screen.main} />;
+  else if (state.view === 'detail') {
+    main = <DetailView flow={detailFlow} tabs={tabs} state={{ ...state.detail, tab }} doc={doc} width={screen.width} height={screen.detailRows} />;
+  } else {
+    main = (
+      <FlowList
+        snapshot={snapshot}
+        index={index}
+        list={state.list}
+        layout={columns}
+        width={screen.width}
+        height={screen.listRows}
+        emptyText={state.filter ? `no flows match ${state.filter.expression}` : `no flows yet: point a client at ${info.listen}`}
+      />
+    );
+  }
+  return (
+    <Box flexDirection="column" width={screen.width} height={screen.height}>
+      <Box flexDirection="column" height={screen.main}>
+        {main}
+      </Box>
+      {screen.log > 0 && <EventLog entries={snapshot.log} width={screen.width} height={screen.log} />}
+      <StatusBar
+        width={screen.width}
+        facts={{
+          shown: index.length,
+          held: snapshot.count,
+          paused: snapshot.paused,
+          rate,
+          filter: state.filter?.expression ?? null,
+          intercept: toggles.intercept,
+          cache: toggles.cache,
+          noCache: toggles.noCache,
+          listen: info.listen,
+          mode: info.mode,
+          session: info.session,
+        }}
+      />
+      <PromptLine prompt={state.prompt} message={state.message} hints={hintLine(contexts, screen.width)} width={screen.width} />
+    </Box>
+  );
+}

@@ -1,0 +1,46 @@
+import { Box } from 'ink';
+import { memo } from 'react';
+import type { Flow } from '../../proxy/core/flow.js';
+import type { StoreSnapshot } from '../../store/flow-store.js';
+import type { FilterIndex } from '../list/filter-index.js';
+import { headerLine, rowLine, type ColumnLayout } from '../list/columns.js';
+import { selectedIndex, visibleTop, type ListState } from '../state/list-state.js';
+import { BlankLine, StyledLine } from './styled-line.js';
+
+export interface FlowListProps {
+  snapshot: Pick<StoreSnapshot, 'at'>;
+  index: FilterIndex;
+  list: ListState;
+  layout: ColumnLayout;
+  width: number;
+  /** Rows for flows (the column header is extra). */
+  height: number;
+  /** Shown when the view is empty. */
+  emptyText: string;
+}
+
+const FlowRow = memo(function FlowRow({ flow, layout, selected, width }: { flow: Flow; layout: ColumnLayout; selected: boolean; width: number }) {
+  return <StyledLine line={rowLine(flow, layout, selected)} width={width} {...(selected ? { role: 'selected' as const } : {})} />;
+});
+
+/** The flow list: a header and only the rows in view (the store may hold 100,000 flows). */
+export function FlowList({ snapshot, index, list, layout, width, height, emptyText }: FlowListProps) {
+  const top = visibleTop(list, index, height);
+  const sel = selectedIndex(list, index);
+  const rows = [];
+  for (let i = 0; i < height; i++) {
+    const at = top + i;
+    const seq = at < index.length ? index.seqAt(at) : -1;
+    const flow = seq >= 0 ? snapshot.at(index.positionOf(seq)) : undefined;
+    // Keyed by flow, so rows that only moved (new flows below) are not rebuilt.
+    if (flow) rows.push(<FlowRow key={`s${seq}`} flow={flow} layout={layout} selected={at === sel} width={width} />);
+    else if (i === 0 && index.length === 0) rows.push(<StyledLine key={i} line={[{ text: `   ${emptyText}`, role: 'muted' }]} width={width} />);
+    else rows.push(<BlankLine key={`b${i}`} />);
+  }
+  return (
+    <Box flexDirection="column">
+      <StyledLine line={headerLine(layout)} width={width} />
+      {rows}
+    </Box>
+  );
+}

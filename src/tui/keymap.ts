@@ -1,0 +1,199 @@
+/**
+ * Key bindings as data (after mitmproxy's `tools/console/defaultkeys.py`): the input hook looks keys
+ * up here, and the help overlay and the hint line are generated from the same table.
+ *
+ * Key names: a printable character as typed (`j`, `G`, `?`, `/`), or one of `up down left right
+ * pgup pgdn home end enter esc tab shift+tab space backspace`, or `ctrl+LETTER`.
+ */
+
+/** Where a binding applies. The active contexts are tried most specific first, `global` last. */
+export type KeyContext = 'global' | 'list' | 'detail' | 'help';
+
+export type TuiCommand =
+  | 'app.quit'
+  | 'view.back'
+  | 'view.open'
+  | 'help.toggle'
+  | 'log.toggle'
+  | 'move.up'
+  | 'move.down'
+  | 'move.page-up'
+  | 'move.page-down'
+  | 'move.top'
+  | 'move.bottom'
+  | 'tab.next'
+  | 'tab.prev'
+  | 'filter.prompt'
+  | 'search.prompt'
+  | 'search.next'
+  | 'search.prev'
+  | 'intercept.prompt'
+  | 'cache.toggle'
+  | 'no-cache.toggle'
+  | 'flows.clear'
+  | 'flows.resume-all'
+  | 'flow.mark'
+  | 'flow.copy-curl'
+  | 'flow.resume'
+  | 'flow.kill'
+  | 'flow.replay'
+  | 'flow.block-host';
+
+export interface Binding {
+  key: string;
+  command: TuiCommand;
+  contexts: readonly KeyContext[];
+  help: string;
+  /** Short label for the hint line; bindings without one are listed only in the help overlay. */
+  hint?: string;
+}
+
+const L: readonly KeyContext[] = ['list'];
+const D: readonly KeyContext[] = ['detail'];
+const LD: readonly KeyContext[] = ['list', 'detail'];
+const G: readonly KeyContext[] = ['global'];
+const H: readonly KeyContext[] = ['help'];
+const LDH: readonly KeyContext[] = ['list', 'detail', 'help'];
+
+export const KEYMAP: readonly Binding[] = [
+  { key: 'ctrl+c', command: 'app.quit', contexts: G, help: 'quit proxyctl' },
+  { key: '?', command: 'help.toggle', contexts: G, help: 'show or hide this help', hint: 'help' },
+  { key: 'E', command: 'log.toggle', contexts: G, help: 'show or hide the event log' },
+  { key: 'L', command: 'log.toggle', contexts: G, help: 'show or hide the event log' },
+  { key: 'i', command: 'intercept.prompt', contexts: G, help: 'set the intercept filter (pause matching requests)' },
+  { key: 'c', command: 'cache.toggle', contexts: G, help: 'turn the response cache on or off' },
+  { key: 'C', command: 'no-cache.toggle', contexts: G, help: 'turn "no caching" (strip cache headers) on or off' },
+  { key: 'A', command: 'flows.resume-all', contexts: G, help: 'resume all paused flows' },
+
+  { key: 'q', command: 'app.quit', contexts: L, help: 'quit proxyctl', hint: 'quit' },
+  { key: 'enter', command: 'view.open', contexts: L, help: 'open the selected flow', hint: 'open' },
+  { key: 'f', command: 'filter.prompt', contexts: L, help: 'set the view filter (empty clears it)', hint: 'filter' },
+  { key: 'z', command: 'flows.clear', contexts: L, help: 'clear the flow list' },
+
+  { key: 'up', command: 'move.up', contexts: LDH, help: 'up one line' },
+  { key: 'k', command: 'move.up', contexts: LDH, help: 'up one line' },
+  { key: 'down', command: 'move.down', contexts: LDH, help: 'down one line' },
+  { key: 'j', command: 'move.down', contexts: LDH, help: 'down one line' },
+  { key: 'pgup', command: 'move.page-up', contexts: LDH, help: 'up one page' },
+  { key: 'pgdn', command: 'move.page-down', contexts: LDH, help: 'down one page' },
+  { key: 'space', command: 'move.page-down', contexts: LDH, help: 'down one page' },
+  { key: 'g', command: 'move.top', contexts: LDH, help: 'go to the top' },
+  { key: 'home', command: 'move.top', contexts: LDH, help: 'go to the top' },
+  { key: 'G', command: 'move.bottom', contexts: LDH, help: 'go to the bottom (the list follows new flows)' },
+  { key: 'end', command: 'move.bottom', contexts: LDH, help: 'go to the bottom (the list follows new flows)' },
+
+  { key: 'm', command: 'flow.mark', contexts: LD, help: 'mark or unmark the flow', hint: 'mark' },
+  { key: 'y', command: 'flow.copy-curl', contexts: LD, help: 'copy the request as a curl command (terminal clipboard)', hint: 'curl' },
+  { key: 'a', command: 'flow.resume', contexts: LD, help: 'resume the paused flow' },
+  { key: 'x', command: 'flow.kill', contexts: LD, help: 'kill the flow' },
+  { key: 'r', command: 'flow.replay', contexts: LD, help: 'replay the request' },
+  { key: 'b', command: 'flow.block-host', contexts: LD, help: "block the flow's host" },
+
+  { key: 'tab', command: 'tab.next', contexts: D, help: 'next tab', hint: 'tabs' },
+  { key: 'right', command: 'tab.next', contexts: D, help: 'next tab' },
+  { key: 'l', command: 'tab.next', contexts: D, help: 'next tab' },
+  { key: 'shift+tab', command: 'tab.prev', contexts: D, help: 'previous tab' },
+  { key: 'left', command: 'tab.prev', contexts: D, help: 'previous tab' },
+  { key: 'h', command: 'tab.prev', contexts: D, help: 'previous tab' },
+  { key: '/', command: 'search.prompt', contexts: D, help: 'search in this tab', hint: 'search' },
+  { key: 'n', command: 'search.next', contexts: D, help: 'next match' },
+  { key: 'N', command: 'search.prev', contexts: D, help: 'previous match' },
+  { key: 'q', command: 'view.back', contexts: D, help: 'back to the list', hint: 'back' },
+  { key: 'esc', command: 'view.back', contexts: D, help: 'back to the list' },
+
+  { key: 'q', command: 'help.toggle', contexts: H, help: 'close the help', hint: 'close' },
+  { key: 'esc', command: 'help.toggle', contexts: H, help: 'close the help' },
+];
+
+/** The binding for `key` in the first of `contexts` (most specific first) that has one. */
+export function lookup(key: string, contexts: readonly KeyContext[], keymap: readonly Binding[] = KEYMAP): Binding | undefined {
+  for (const ctx of contexts) {
+    const hit = keymap.find((b) => b.key === key && b.contexts.includes(ctx));
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+const LABELS: Record<string, string> = {
+  up: '↑',
+  down: '↓',
+  left: '←',
+  right: '→',
+  pgup: 'PgUp',
+  pgdn: 'PgDn',
+  home: 'Home',
+  end: 'End',
+  enter: 'Enter',
+  esc: 'Esc',
+  tab: 'Tab',
+  'shift+tab': 'S-Tab',
+  space: 'Space',
+  backspace: 'Bksp',
+};
+
+/** How a key is written for people: `Enter`, `Ctrl-C`, `PgDn`, `G`. */
+export function keyLabel(key: string): string {
+  if (key.startsWith('ctrl+')) return `Ctrl-${key.slice(5).toUpperCase()}`;
+  return LABELS[key] ?? key;
+}
+
+export interface HelpRow {
+  keys: string;
+  help: string;
+}
+
+export interface HelpSection {
+  context: KeyContext;
+  title: string;
+  rows: HelpRow[];
+}
+
+const TITLES: Record<KeyContext, string> = {
+  global: 'Everywhere',
+  list: 'Flow list',
+  detail: 'Flow detail',
+  help: 'Help',
+};
+
+/** The help overlay's content: per context, one row per command with all its keys. */
+export function helpSections(keymap: readonly Binding[] = KEYMAP): HelpSection[] {
+  const order: KeyContext[] = ['list', 'detail', 'global', 'help'];
+  return order.map((context) => {
+    const rows: HelpRow[] = [];
+    const byCommand = new Map<string, HelpRow>();
+    for (const b of keymap) {
+      if (!b.contexts.includes(context)) continue;
+      const id = `${b.command}\u0000${b.help}`;
+      const row = byCommand.get(id);
+      if (row) row.keys += `, ${keyLabel(b.key)}`;
+      else {
+        const fresh = { keys: keyLabel(b.key), help: b.help };
+        byCommand.set(id, fresh);
+        rows.push(fresh);
+      }
+    }
+    return { context, title: TITLES[context], rows };
+  });
+}
+
+/** The hint line for the active contexts: `?:help  Enter:open  f:filter …`, cut to `width`. */
+export function hintLine(contexts: readonly KeyContext[], width: number, keymap: readonly Binding[] = KEYMAP): string {
+  const parts: string[] = [];
+  const seen = new Set<string>();
+  for (const ctx of contexts) {
+    for (const b of keymap) {
+      if (!b.hint || !b.contexts.includes(ctx) || seen.has(b.command)) continue;
+      // A key shadowed by a more specific context is not what pressing it does here.
+      if (lookup(b.key, contexts, keymap) !== b) continue;
+      seen.add(b.command);
+      parts.push(`${keyLabel(b.key)}:${b.hint}`);
+    }
+  }
+  let out = '';
+  for (const p of parts) {
+    const next = out ? `${out}  ${p}` : p;
+    if (next.length > width) break;
+    out = next;
+  }
+  return out;
+}

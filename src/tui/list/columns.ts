@@ -1,0 +1,107 @@
+import { flowDurationMs, type Flow } from '../../proxy/core/flow.js';
+import type { Line, Segment } from '../doc.js';
+import { elideMiddle, fit, flowContentType, flowMarkers, formatClock, formatDuration, formatSize, isPaused, shortType, statusRole } from '../format.js';
+
+export type ColumnId = 'time' | 'method' | 'status' | 'host' | 'path' | 'type' | 'size' | 'duration' | 'flags';
+
+export interface ColumnLayout {
+  /** Columns shown, left to right, with their widths. */
+  columns: ReadonlyArray<{ id: ColumnId; width: number; align: 'left' | 'right'; title: string }>;
+}
+
+/** Fixed columns and the narrowest terminal that still shows them (less useful ones go first). */
+const FIXED: ReadonlyArray<{ id: ColumnId; width: number; align: 'left' | 'right'; title: string; minTerminal: number }> = [
+  { id: 'time', width: 8, align: 'left', title: 'TIME', minTerminal: 90 },
+  { id: 'method', width: 7, align: 'left', title: 'METHOD', minTerminal: 0 },
+  { id: 'status', width: 3, align: 'left', title: 'ST', minTerminal: 0 },
+  { id: 'type', width: 5, align: 'left', title: 'TYPE', minTerminal: 70 },
+  { id: 'size', width: 6, align: 'right', title: 'SIZE', minTerminal: 0 },
+  { id: 'duration', width: 6, align: 'right', title: 'DUR', minTerminal: 60 },
+  { id: 'flags', width: 4, align: 'left', title: 'FLAG', minTerminal: 50 },
+];
+
+/** Selection and mark columns at the left edge. */
+export const GUTTER = 3;
+
+/** Column widths for a terminal `width` columns wide (pure; the list renders rows from it). */
+export function layoutColumns(width: number): ColumnLayout {
+  const fixed = FIXED.filter((c) => width >= c.minTerminal);
+  const used = GUTTER + fixed.reduce((n, c) => n + c.width + 1, 0) + 1; // +1: gap between host and path
+  const flex = Math.max(2, width - used);
+  const host = Math.min(32, Math.max(Math.min(8, flex - 1), Math.floor(flex * 0.35)));
+  const path = Math.max(1, flex - host);
+  const byId = new Map(fixed.map((c) => [c.id, c]));
+  const order: ColumnId[] = ['time', 'method', 'status', 'host', 'path', 'type', 'size', 'duration', 'flags'];
+  const columns: Array<{ id: ColumnId; width: number; align: 'left' | 'right'; title: string }> = [];
+  for (const id of order) {
+    if (id === 'host') columns.push({ id, width: host, align: 'left', title: 'HOST' });
+    else if (id === 'path') columns.push({ id, width: path, align: 'left', title: 'PATH' });
+    else {
+      const c = byId.get(id);
+      if (c) columns.push({ id, width: c.width, align: c.align, title: c.title });
+    }
+  }
+  return { columns };
+}
+
+/** The header row. */
+export function headerLine(layout: ColumnLayout): Line {
+  const text = ' '.repeat(GUTTER) + layout.columns.map((c) => fit(c.title, c.width, c.align)).join(' ');
+  return [{ text, role: 'heading' }];
+}
+
+function statusCell(flow: Flow): Segment {
+  if (flow.response) return { text: String(flow.response.status), role: statusRole(flow.response.status) };
+  if (flow.error || flow.phase === 'error') return { text: 'ERR', role: 'error' };
+  if (isPaused(flow)) return { text: 'PAU', role: 'warn' };
+  return { text: '…', role: 'muted' };
+}
+
+/** The list row for one flow (the component adds the selection style). */
+export function rowLine(flow: Flow, layout: ColumnLayout, selected: boolean): Line {
+  const out: Segment[] = [
+    { text: selected ? '>' : ' ', role: 'accent' },
+    { text: flow.marked ? '*' : ' ', role: 'warn' },
+    { text: ' ' },
+  ];
+  for (const col of layout.columns) {
+    const w = col.width;
+    switch (col.id) {
+      case 'time':
+        out.push({ text: fit(formatClock(flow.timings.start), w), role: 'muted' });
+        break;
+      case 'method':
+        out.push({ text: fit(flow.request.method, w) });
+        break;
+      case 'status': {
+        const cell = statusCell(flow);
+        out.push(cell.role ? { text: fit(cell.text, w), role: cell.role } : { text: fit(cell.text, w) });
+        break;
+      }
+      case 'host':
+        out.push({ text: fit(elideMiddle(flow.request.host, w), w) });
+        break;
+      case 'path':
+        out.push({ text: fit(elideMiddle(flow.kind === 'tunnel' ? `${flow.request.host}:${flow.request.port}` : flow.request.path, w), w) });
+        break;
+      case 'type':
+        out.push({ text: fit(shortType(flowContentType(flow)), w), role: 'muted' });
+        break;
+      case 'size':
+        out.push({ text: fit(flow.response ? formatSize(flow.response.body.size) : '', w, 'right') });
+        break;
+      case 'duration':
+        out.push({ text: fit(flow.phase === 'done' || flow.phase === 'error' ? formatDuration(flowDurationMs(flow.timings)) : '…', w, 'right'), role: 'muted' });
+        break;
+      case 'flags': {
+        const markers = flowMarkers(flow).slice(0, w);
+        for (const m of markers) out.push({ text: m.char, role: m.role });
+        if (markers.length < w) out.push({ text: ' '.repeat(w - markers.length) });
+        break;
+      }
+    }
+    out.push({ text: ' ' });
+  }
+  out.pop();
+  return out;
+}
