@@ -134,6 +134,9 @@ export class Runtime implements CommandApi {
         return this.pauses.decide(command.flowId, { action: 'kill', reason: 'killed by the user' }) ? { ok: true } : { ok: false, error: 'that flow is not paused' };
       case 'respond':
         if (this.pauses.stageOf(command.flowId) === null) return { ok: false, error: 'that flow is not paused' };
+        if (!Number.isInteger(command.response.status) || command.response.status < 200 || command.response.status > 599) {
+          return { ok: false, error: `status must be between 200 and 599, got ${command.response.status}` };
+        }
         this.pauses.decide(command.flowId, { action: 'respond', response: command.response });
         return { ok: true };
       case 'replay':
@@ -167,6 +170,9 @@ export class Runtime implements CommandApi {
     if (stage === null) return { ok: false, error: 'that flow is not paused' };
     const flow = this.store.get(command.flowId);
     // Validate edits here so a bad one is refused and the flow stays paused, unchanged.
+    if ((command.request && stage !== 'request') || (command.response && stage !== 'response')) {
+      return { ok: false, error: `that flow is paused at the ${stage} stage` };
+    }
     try {
       if (command.request && flow) applyRequestEdit(flow.request, command.request, flow.request.body.bytes ?? Buffer.alloc(0));
       if (command.response && flow?.response) applyResponseEdit(flow.response, command.response, flow.response.body.bytes ?? Buffer.alloc(0));

@@ -1,4 +1,4 @@
-import { Box, useApp, useStdout } from 'ink';
+import { Box, useApp, useStdin, useStdout } from 'ink';
 import { useCallback, useMemo, useReducer, useRef, useSyncExternalStore } from 'react';
 import type { CommandApi } from '../proxy/core/commands.js';
 import type { StoreSnapshot } from '../store/flow-store.js';
@@ -13,12 +13,14 @@ import { EMPTY_DOC } from './doc.js';
 import { availableTabs, tabDoc } from './detail/tabs.js';
 import { useFilterIndex } from './hooks/use-filter-index.js';
 import { useKeyStream } from './hooks/use-key-stream.js';
+import { usePauseClock } from './hooks/use-pause-clock.js';
 import { useRequestRate } from './hooks/use-request-rate.js';
 import { useTerminalSize } from './hooks/use-terminal-size.js';
 import { promptKey, type KeyEvent } from './input.js';
 import { hintLine, lookup, type KeyContext } from './keymap.js';
 import { layoutColumns } from './list/columns.js';
 import { screenLayout } from './layout.js';
+import { editInTerminal } from './pause/editor.js';
 import { appReducer, initialAppState } from './state/app-state.js';
 import { osc52 } from './terminal.js';
 
@@ -45,12 +47,14 @@ const HELP_CONTEXTS: readonly KeyContext[] = ['help', 'global'];
 export function App({ store, commands, info, toggles: toggleSource, copy }: AppProps) {
   const { exit } = useApp();
   const { stdout } = useStdout();
+  const { stdin } = useStdin();
   const snapshot = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const toggles = useSyncExternalStore(toggleSource.subscribe, toggleSource.getSnapshot);
   const size = useTerminalSize();
   const [state, dispatch] = useReducer(appReducer, initialAppState);
   const index = useFilterIndex(snapshot, state.filter?.predicate ?? null);
   const rate = useRequestRate(store);
+  const now = usePauseClock(snapshot.paused > 0);
   const screen = screenLayout(size.columns, size.rows, { showLog: state.showLog, promptError: state.prompt?.error != null });
   const columns = useMemo(() => layoutColumns(screen.width), [screen.width]);
   const help = useMemo(() => helpLines(), []);
@@ -75,6 +79,7 @@ export function App({ store, commands, info, toggles: toggleSource, copy }: AppP
     detail: state.view === 'detail' ? { flow: detailFlow, tabs, doc } : null,
     copy: copy ?? ((text) => stdout.write(osc52(text))),
     quit: () => exit(),
+    editText: (text, name) => editInTerminal(text, name, { stdout, stdin }),
   };
   // The key handler is stable and reads the newest frame's state through this ref.
   const depsRef = useRef(deps);
@@ -100,12 +105,13 @@ export function App({ store, commands, info, toggles: toggleSource, copy }: AppP
   let main;
   if (state.help.open) main = <HelpOverlay lines={help} scroll={state.help.scroll} width={screen.width} height={screen.main} />;
   else if (state.view === 'detail') {
-    main = <DetailView flow={detailFlow} tabs={tabs} state={{ ...state.detail, tab }} doc={doc} width={screen.width} height={screen.detailRows} />;
+    main = <DetailView flow={detailFlow} now={now} tabs={tabs} state={{ ...state.detail, tab }} doc={doc} width={screen.width} height={screen.detailRows} />;
   } else {
     main = (
       <FlowList
         snapshot={snapshot}
         index={index}
+        now={now}
         list={state.list}
         layout={columns}
         width={screen.width}

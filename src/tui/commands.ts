@@ -11,6 +11,9 @@ import type { TuiCommand } from './keymap.js';
 import type { FilterIndex } from './list/filter-index.js';
 import type { AppAction, AppState } from './state/app-state.js';
 import { selectedIndex } from './state/list-state.js';
+import type { EditResult } from './pause/editor.js';
+import { parseInterceptSpec } from './pause/pause-format.js';
+import * as pauses from './pause/pause-commands.js';
 
 /**
  * Terminals cap what OSC 52 may carry (often around 100 KB of base64); a longer command would be
@@ -42,6 +45,8 @@ export interface CommandDeps {
   detail: { flow: Flow | undefined; tabs: readonly DetailTab[]; doc: Doc } | null;
   copy(text: string): void;
   quit(): void;
+  /** Let the user edit text in $EDITOR (absent where there is no terminal to hand over). */
+  editText?(text: string, name: string): EditResult;
 }
 
 /** The flow a flow command applies to: the one in the detail view, else the list's selection. */
@@ -161,9 +166,17 @@ export function runTuiCommand(command: TuiCommand, d: CommandDeps): void {
         dispatch({ type: 'message', text: `copied curl command (${curl.length} chars) to the clipboard (OSC 52)`, level: 'info' });
       });
     case 'flow.resume':
-      return withFlow(({ flow }) => send(d, { type: 'resume', flowId: flow.id }, 'resumed'));
+      return pauses.resumeSelected(d);
     case 'flow.kill':
-      return withFlow(({ flow }) => send(d, { type: 'kill', flowId: flow.id }, 'killed'));
+      return pauses.killSelected(d);
+    case 'flow.respond':
+      return pauses.openRespondPrompt(d);
+    case 'flow.edit':
+      return pauses.editPaused(d);
+    case 'flow.edit-url':
+      return pauses.openUrlPrompt(d);
+    case 'flow.replay-edited':
+      return pauses.duplicateAndReplay(d);
     case 'flow.replay':
       return withFlow(({ flow }) => send(d, { type: 'replay', flowId: flow.id }, 'replay started'));
     case 'flow.block-host':
@@ -206,11 +219,20 @@ export function submitPrompt(d: CommandDeps): void {
       break;
     }
     case 'intercept': {
-      if (text !== '') {
-        const c = compile(text);
+      const spec = parseInterceptSpec(text);
+      if (spec.filter !== '') {
+        const c = compile(spec.filter);
         if (!c.ok) return dispatch({ type: 'prompt', action: { type: 'error', error: c.caret } });
       }
-      send(d, { type: 'set-intercept', filter: text === '' ? null : text, on: ['request'] }, text === '' ? 'intercept off' : `intercepting ${text}`);
+      const where = spec.on.length === 2 ? ' (requests and responses)' : spec.on[0] === 'response' ? ' (responses)' : '';
+      send(d, { type: 'set-intercept', filter: spec.filter === '' ? null : spec.filter, on: spec.on }, spec.filter === '' ? 'intercept off' : `intercepting ${spec.filter}${where}`);
+      break;
+    }
+    case 'respond':
+    case 'url': {
+      const submit = prompt.kind === 'respond' ? pauses.submitRespond : pauses.submitUrl;
+      const error = prompt.flowId === null ? null : submit(d, text, prompt.flowId);
+      if (error !== null) return dispatch({ type: 'prompt', action: { type: 'error', error } });
       break;
     }
     case 'search': {

@@ -37,6 +37,10 @@ export type TuiCommand =
   | 'flow.resume'
   | 'flow.kill'
   | 'flow.replay'
+  | 'flow.respond'
+  | 'flow.edit'
+  | 'flow.edit-url'
+  | 'flow.replay-edited'
   | 'flow.block-host';
 
 export interface Binding {
@@ -60,7 +64,12 @@ export const KEYMAP: readonly Binding[] = [
   { key: '?', command: 'help.toggle', contexts: G, help: 'show or hide this help', hint: 'help' },
   { key: 'E', command: 'log.toggle', contexts: G, help: 'show or hide the event log' },
   { key: 'L', command: 'log.toggle', contexts: G, help: 'show or hide the event log' },
-  { key: 'i', command: 'intercept.prompt', contexts: G, help: 'set the intercept filter (pause matching requests)' },
+  {
+    key: 'i',
+    command: 'intercept.prompt',
+    contexts: G,
+    help: 'set the intercept filter: pause matching flows; prefix req: (default), res: or both: for where (empty: off)',
+  },
   { key: 'c', command: 'cache.toggle', contexts: G, help: 'turn the response cache on or off' },
   { key: 'C', command: 'no-cache.toggle', contexts: G, help: 'turn "no caching" (strip cache headers) on or off' },
   { key: 'A', command: 'flows.resume-all', contexts: G, help: 'resume all paused flows' },
@@ -85,8 +94,12 @@ export const KEYMAP: readonly Binding[] = [
   { key: 'm', command: 'flow.mark', contexts: LD, help: 'mark or unmark the flow', hint: 'mark' },
   { key: 'y', command: 'flow.copy-curl', contexts: LD, help: 'copy the request as a curl command (terminal clipboard)', hint: 'curl' },
   { key: 'a', command: 'flow.resume', contexts: LD, help: 'resume the paused flow' },
-  { key: 'x', command: 'flow.kill', contexts: LD, help: 'kill the flow' },
-  { key: 'r', command: 'flow.replay', contexts: LD, help: 'replay the request' },
+  { key: 'x', command: 'flow.kill', contexts: LD, help: 'kill the paused flow (the client gets no answer)' },
+  { key: 'e', command: 'flow.edit', contexts: LD, help: 'edit the paused request or response in $EDITOR, then resume it' },
+  { key: 'u', command: 'flow.edit-url', contexts: LD, help: "edit the paused request's URL, then resume it" },
+  { key: 'R', command: 'flow.respond', contexts: LD, help: 'answer the paused request yourself: 404, or 200 text/plain hello' },
+  { key: 'r', command: 'flow.replay', contexts: LD, help: 'replay the request as recorded' },
+  { key: 'D', command: 'flow.replay-edited', contexts: LD, help: 'edit a copy of the request in $EDITOR and replay it' },
   { key: 'b', command: 'flow.block-host', contexts: LD, help: "block the flow's host" },
 
   { key: 'tab', command: 'tab.next', contexts: D, help: 'next tab', hint: 'tabs' },

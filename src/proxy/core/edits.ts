@@ -1,6 +1,6 @@
 import type { RequestEdit, ResponseEdit } from './commands.js';
 import type { FlowRequest, FlowResponse, HeaderPairs } from './flow.js';
-import { parseAbsoluteTarget } from './authority.js';
+import { parseAbsoluteTarget, hostHeader } from './authority.js';
 import { hasHeader, setHeader, removeHeader } from './headers.js';
 
 /** Thrown for an edit that cannot apply (bad URL, bad status); the flow stays paused. */
@@ -30,6 +30,8 @@ export function applyRequestEdit(req: FlowRequest, edit: RequestEdit, currentBod
     const target = parseAbsoluteTarget(edit.url);
     if (!target) throw new EditError(`not an absolute http(s) URL: ${JSON.stringify(edit.url)}`);
     next = { ...next, scheme: target.scheme, host: target.host, port: target.port, path: target.path };
+    // A new authority means a new Host, unless the user wrote the headers themselves.
+    if (edit.headers === undefined && hasHeader(next.headers, 'host')) next.headers = setHeader(next.headers, 'Host', hostHeader(target.scheme, target.host, target.port));
   }
   if (edit.headers !== undefined) next.headers = edit.headers;
   const body = edit.body ?? currentBody;
@@ -41,6 +43,7 @@ export function applyResponseEdit(res: FlowResponse, edit: ResponseEdit, current
   const next: FlowResponse = { ...res };
   if (edit.status !== undefined) {
     if (!Number.isInteger(edit.status) || edit.status < 200 || edit.status > 599) throw new EditError(`status must be between 200 and 599, got ${edit.status}`);
+    if (edit.status !== res.status) next.statusText = ''; // the writer supplies the standard phrase
     next.status = edit.status;
   }
   if (edit.headers !== undefined) next.headers = edit.headers;

@@ -82,7 +82,7 @@ export class Exchange {
   private readonly captures: BodyCapturer[] = [];
   private timer: NodeJS.Timeout | null = null;
   /** The value for Host / :authority towards the origin. */
-  private readonly authority: string;
+  private authority: string;
   readonly flow: Flow;
 
   constructor(
@@ -204,6 +204,8 @@ export class Exchange {
             const edited = applyRequestEdit(flow.request, decision.request, body);
             flow.original = { ...flow.original, request: flow.request };
             flow.request = { ...edited.request, body: captureWhole(emptyBody(), edited.body, env.opts.maxBodyBytes) };
+            const r = flow.request;
+            this.authority = headerValue(r.headers, 'host') ?? hostHeader(r.scheme, r.host, r.port);
             body = edited.body;
             if (!flow.tags.includes('edited')) flow.tags.push('edited');
           } catch (err) {

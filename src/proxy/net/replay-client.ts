@@ -51,7 +51,11 @@ export function replayThroughProxy(proxyPort: number, request: FlowRequest, body
       }
       const secure = tls.connect({ socket, ca: caPem, ...(isIpLiteral(request.host) ? {} : { servername: request.host }), ALPNProtocols: ['http/1.1'] });
       secure.on('error', reject);
-      const req = https.request({ ...common, host: request.host, port: request.port, path: request.path, createConnection: () => secure }, onResponse);
+      // No `agent` here: with one (even `agent: false`) Node ignores createConnection and would dial
+      // the origin directly, skipping the proxy.
+      const { agent: _agent, ...viaTunnel } = common;
+      void _agent;
+      const req = https.request({ ...viaTunnel, host: request.host, port: request.port, path: request.path, createConnection: () => secure }, onResponse);
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error(`replay timed out after ${timeoutMs} ms`)));
       req.end(body);

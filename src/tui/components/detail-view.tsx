@@ -4,11 +4,14 @@ import type { Doc, Line, Segment } from '../doc.js';
 import { highlightMatches } from '../detail/search.js';
 import { TAB_TITLES, type DetailTab } from '../detail/tabs.js';
 import { elideMiddle, statusRole } from '../format.js';
+import { pauseLabel } from '../pause/pause-format.js';
 import type { DetailState } from '../state/detail-state.js';
 import { StyledLine } from './styled-line.js';
 
 export interface DetailViewProps {
   flow: Flow | undefined;
+  /** The pause clock. */
+  now: number;
   tabs: readonly DetailTab[];
   state: DetailState;
   doc: Doc;
@@ -26,18 +29,26 @@ function tabBar(tabs: readonly DetailTab[], active: DetailTab): Line {
   return out;
 }
 
-function summary(flow: Flow, doc: Doc, state: DetailState, height: number, width: number): Line {
+function summary(flow: Flow, now: number, doc: Doc, state: DetailState, height: number, width: number): Line {
   const status: Segment = flow.response
     ? { text: ` ${flow.response.status}`, role: statusRole(flow.response.status) }
     : { text: flow.error ? ` ${flow.error.code}` : ` ${flow.phase}`, role: flow.error ? 'error' : 'muted' };
   const last = Math.min(doc.length, state.scroll + height);
   const where = doc.length > height ? ` [${state.scroll + 1}-${last}/${doc.length}]` : '';
-  const room = Math.max(10, width - flow.request.method.length - status.text.length - where.length - 2);
-  return [{ text: `${flow.request.method} `, role: 'heading' }, { text: elideMiddle(flowUrl(flow.request), room) }, status, { text: where, role: 'muted' }];
+  const label = pauseLabel(flow, now);
+  const pause = label ? ` ${label} (a resume, e edit, x kill${flow.phase === 'request-paused' ? ', R respond' : ''})` : '';
+  const room = Math.max(10, width - flow.request.method.length - status.text.length - where.length - pause.length - 2);
+  return [
+    { text: `${flow.request.method} `, role: 'heading' },
+    { text: elideMiddle(flowUrl(flow.request), room) },
+    status,
+    { text: pause, role: 'warn' },
+    { text: where, role: 'muted' },
+  ];
 }
 
 /** The detail view: tab bar, one summary line, and the visible window of the tab's document. */
-export function DetailView({ flow, tabs, state, doc, width, height }: DetailViewProps) {
+export function DetailView({ flow, now, tabs, state, doc, width, height }: DetailViewProps) {
   if (!flow) {
     return (
       <Box flexDirection="column" height={height + 2}>
@@ -57,7 +68,7 @@ export function DetailView({ flow, tabs, state, doc, width, height }: DetailView
   return (
     <Box flexDirection="column">
       <StyledLine line={tabBar(tabs, state.tab)} width={width} />
-      <StyledLine line={summary(flow, doc, state, height, width)} width={width} />
+      <StyledLine line={summary(flow, now, doc, state, height, width)} width={width} />
       {rows}
     </Box>
   );

@@ -4,6 +4,7 @@ import { bodyView } from '../body/body-doc.js';
 import { formPairs, tableLines } from '../body/table.js';
 import { arrayDoc, concatDocs, sanitize, type Doc, type Line, type Segment } from '../doc.js';
 import { formatBytesLong, statusRole } from '../format.js';
+import { requestChanges, responseChanges } from './changes-doc.js';
 
 const BLANK: Line = [];
 
@@ -84,7 +85,9 @@ export function requestDoc(flow: Flow, width: number): Doc {
     one(conn, 'muted'),
   ];
   if (flow.tags.length > 0 || flow.marked) top.push(one(`tags: ${[...(flow.marked ? ['marked'] : []), ...flow.tags].join(', ')}`, 'accent'));
-  top.push(BLANK, ...headersSection('Headers', req.headers, width));
+  top.push(BLANK);
+  if (flow.original?.request) top.push(...requestChanges(flow.original.request, req));
+  top.push(...headersSection('Headers', req.headers, width));
   const q = req.path.indexOf('?');
   if (q >= 0) {
     const pairs = formPairs(req.path.slice(q + 1));
@@ -116,6 +119,7 @@ export function responseDoc(flow: Flow, width: number): Doc {
     ],
     one(conn, 'muted'),
     BLANK,
+    ...(flow.original?.response ? responseChanges(flow.original.response, res) : []),
     ...headersSection('Headers', res.headers, width),
   );
   if (res.trailers) top.push(BLANK, ...headersSection('Trailers', res.trailers, width));

@@ -1,5 +1,6 @@
 import { flowDurationMs, type Flow } from '../../proxy/core/flow.js';
 import type { Line, Segment } from '../doc.js';
+import { pauseLabel } from '../pause/pause-format.js';
 import { elideMiddle, fit, flowContentType, flowMarkers, formatClock, formatDuration, formatSize, isPaused, shortType, statusRole } from '../format.js';
 
 export type ColumnId = 'time' | 'method' | 'status' | 'host' | 'path' | 'type' | 'size' | 'duration' | 'flags';
@@ -58,7 +59,11 @@ function statusCell(flow: Flow): Segment {
 }
 
 /** The list row for one flow (the component adds the selection style). */
-export function rowLine(flow: Flow, layout: ColumnLayout, selected: boolean): Line {
+export function rowLine(flow: Flow, layout: ColumnLayout, selected: boolean, now = Date.now()): Line {
+  const paused = pauseLabel(flow, now);
+  const pathWidth = layout.columns.find((c) => c.id === 'path')?.width ?? 0;
+  // The full label goes after the path when it fits, else the wait alone in the duration column.
+  const labelInPath = paused !== null && pathWidth >= paused.length + 5;
   const out: Segment[] = [
     { text: selected ? '>' : ' ', role: 'accent' },
     { text: flow.marked ? '*' : ' ', role: 'warn' },
@@ -71,7 +76,7 @@ export function rowLine(flow: Flow, layout: ColumnLayout, selected: boolean): Li
         out.push({ text: fit(formatClock(flow.timings.start), w), role: 'muted' });
         break;
       case 'method':
-        out.push({ text: fit(flow.request.method, w) });
+        out.push(paused ? { text: fit(flow.request.method, w), role: 'warn' } : { text: fit(flow.request.method, w) });
         break;
       case 'status': {
         const cell = statusCell(flow);
@@ -81,9 +86,16 @@ export function rowLine(flow: Flow, layout: ColumnLayout, selected: boolean): Li
       case 'host':
         out.push({ text: fit(elideMiddle(flow.request.host, w), w) });
         break;
-      case 'path':
-        out.push({ text: fit(elideMiddle(flow.kind === 'tunnel' ? `${flow.request.host}:${flow.request.port}` : flow.request.path, w), w) });
+      case 'path': {
+        const path = flow.kind === 'tunnel' ? `${flow.request.host}:${flow.request.port}` : flow.request.path;
+        // A paused row says so at the end of its path: `/api/x ⏸ 12s → continue in 18s`.
+        const label = labelInPath ? ` ${paused}` : '';
+        out.push({ text: elideMiddle(path, w - label.length) });
+        if (label) out.push({ text: label, role: 'warn' });
+        const used = Math.min(path.length, w - label.length) + label.length;
+        if (used < w) out.push({ text: ' '.repeat(w - used) });
         break;
+      }
       case 'type':
         out.push({ text: fit(shortType(flowContentType(flow)), w), role: 'muted' });
         break;
@@ -91,6 +103,10 @@ export function rowLine(flow: Flow, layout: ColumnLayout, selected: boolean): Li
         out.push({ text: fit(flow.response ? formatSize(flow.response.body.size) : '', w, 'right') });
         break;
       case 'duration':
+        if (paused && !labelInPath) {
+          out.push({ text: fit(paused.split(' → ')[0]!, w, 'right'), role: 'warn' });
+          break;
+        }
         out.push({ text: fit(flow.phase === 'done' || flow.phase === 'error' ? formatDuration(flowDurationMs(flow.timings)) : '…', w, 'right'), role: 'muted' });
         break;
       case 'flags': {

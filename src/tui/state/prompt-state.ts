@@ -1,8 +1,8 @@
 import { assertNever } from '../../proxy/core/assert-never.js';
 
-export type PromptKind = 'filter' | 'intercept' | 'search';
+export type PromptKind = 'filter' | 'intercept' | 'search' | 'respond' | 'url';
 
-/** A one-line text prompt (filter, intercept filter, search). */
+/** A one-line text prompt (filter, intercept filter, search, a paused flow's response or URL). */
 export interface PromptState {
   kind: PromptKind;
   text: string;
@@ -10,10 +10,12 @@ export interface PromptState {
   cursor: number;
   /** A second line under the prompt: the caret and message of a syntax error. */
   error: string | null;
+  /** The paused flow a `respond` or `url` prompt acts on. */
+  flowId: string | null;
 }
 
 export type PromptAction =
-  | { type: 'open'; kind: PromptKind; text: string }
+  | { type: 'open'; kind: PromptKind; text: string; flowId?: string }
   | { type: 'insert'; text: string }
   | { type: 'backspace' }
   | { type: 'left' }
@@ -29,10 +31,12 @@ export const PROMPT_LABELS: Readonly<Record<PromptKind, string>> = {
   filter: 'filter: ',
   intercept: 'intercept: ',
   search: '/',
+  respond: 'respond (status [type] [body]): ',
+  url: 'url: ',
 };
 
 export function promptReducer(state: PromptState | null, action: PromptAction): PromptState | null {
-  if (action.type === 'open') return { kind: action.kind, text: action.text, cursor: action.text.length, error: null };
+  if (action.type === 'open') return { kind: action.kind, text: action.text, cursor: action.text.length, error: null, flowId: action.flowId ?? null };
   if (!state) return null;
   const { text, cursor } = state;
   switch (action.type) {

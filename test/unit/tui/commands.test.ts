@@ -9,10 +9,10 @@ import { appReducer, initialAppState, type AppAction, type AppState } from '../.
 import { makeFlow } from '../../helpers/make-flow.js';
 
 /** Deps over a real store, with dispatched actions folded into `state` and commands recorded. */
-function setup(opts: { answer?: CommandResult; state?: Partial<AppState> } = {}) {
+function setup(opts: { answer?: CommandResult; state?: Partial<AppState>; pausedB?: boolean } = {}) {
   const store = new FlowStore({ notifyIntervalMs: 0 });
   store.add(makeFlow({ id: 'a', request: { host: 'one.example' } }));
-  store.add(makeFlow({ id: 'b', request: { host: 'two.example', path: '/two' }, marked: true }));
+  store.add(makeFlow({ id: 'b', request: { host: 'two.example', path: '/two' }, marked: true, ...(opts.pausedB ? { phase: 'request-paused' as const, response: null } : {}) }));
   const snap = store.getSnapshot();
   const index = new FilterIndex(null);
   index.sync(snap);
@@ -51,8 +51,6 @@ const settle = () => new Promise((r) => setImmediate(r));
 describe('runTuiCommand: proxy commands for the selected flow (the newest, while following)', () => {
   it.each<[TuiCommand, ProxyCommand]>([
     ['flow.mark', { type: 'mark', flowId: 'b', marked: false }],
-    ['flow.resume', { type: 'resume', flowId: 'b' }],
-    ['flow.kill', { type: 'kill', flowId: 'b' }],
     ['flow.replay', { type: 'replay', flowId: 'b' }],
     ['flow.block-host', { type: 'block-host', host: 'two.example' }],
     ['flows.resume-all', { type: 'resume-all' }],
@@ -74,8 +72,27 @@ describe('runTuiCommand: proxy commands for the selected flow (the newest, while
     expect(t.sent).toEqual([{ type: 'mark', flowId: 'a', marked: true }]);
   });
 
+  it.each<[TuiCommand, ProxyCommand]>([
+    ['flow.resume', { type: 'resume', flowId: 'b' }],
+    ['flow.kill', { type: 'kill', flowId: 'b' }],
+  ])('%s sends %j for a paused flow', async (command, expected) => {
+    const t = setup({ pausedB: true });
+    runTuiCommand(command, t.deps);
+    await settle();
+    expect(t.sent).toEqual([expected]);
+  });
+
+  it.each<TuiCommand>(['flow.resume', 'flow.kill', 'flow.respond', 'flow.edit', 'flow.edit-url'])('%s refuses a flow that is not paused', async (command) => {
+    const t = setup();
+    runTuiCommand(command, t.deps);
+    await settle();
+    expect(t.sent).toEqual([]);
+    expect(t.deps.state.message).toEqual({ text: 'that flow is not paused', level: 'warn' });
+    expect(t.deps.state.prompt).toBeNull();
+  });
+
   it('shows the error of a refused command', async () => {
-    const t = setup({ answer: { ok: false, error: 'flow is not paused' } });
+    const t = setup({ answer: { ok: false, error: 'flow is not paused' }, pausedB: true });
     runTuiCommand('flow.resume', t.deps);
     await settle();
     expect(t.deps.state.message).toEqual({ text: 'resume failed: flow is not paused', level: 'error' });
@@ -110,7 +127,7 @@ describe('runTuiCommand: proxy commands for the selected flow (the newest, while
 
 describe('submitPrompt', () => {
   function withPrompt(kind: 'filter' | 'intercept', text: string, state: Partial<AppState> = {}) {
-    const t = setup({ state: { ...state, prompt: { kind, text, cursor: text.length, error: null } } });
+    const t = setup({ state: { ...state, prompt: { kind, text, cursor: text.length, error: null, flowId: null } } });
     submitPrompt(t.deps);
     return t;
   }
@@ -137,6 +154,8 @@ describe('submitPrompt', () => {
   it.each<[string, ProxyCommand]>([
     ['~u /api', { type: 'set-intercept', filter: '~u /api', on: ['request'] }],
     ['', { type: 'set-intercept', filter: null, on: ['request'] }],
+    ['res: ~u /api', { type: 'set-intercept', filter: '~u /api', on: ['response'] }],
+    ['both:~m POST', { type: 'set-intercept', filter: '~m POST', on: ['request', 'response'] }],
   ])('intercept %j', async (text, expected) => {
     const t = withPrompt('intercept', text);
     await settle();
@@ -151,7 +170,7 @@ describe('submitPrompt', () => {
   });
 
   it('search without a document does nothing', () => {
-    const t = setup({ state: { prompt: { kind: 'search', text: 'x', cursor: 1, error: null } } });
+    const t = setup({ state: { prompt: { kind: 'search', text: 'x', cursor: 1, error: null, flowId: null } } });
     t.deps.detail = { flow: undefined, tabs: [], doc: EMPTY_DOC };
     submitPrompt(t.deps);
     expect(t.deps.state.message?.text).toBe('no match for x');

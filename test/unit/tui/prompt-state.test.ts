@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { promptReducer, type PromptAction, type PromptState } from '../../../src/tui/state/prompt-state.js';
 
-const at = (text: string, cursor = text.length): PromptState => ({ kind: 'filter', text, cursor, error: null });
+const at = (text: string, cursor = text.length): PromptState => ({ kind: 'filter', text, cursor, error: null, flowId: null });
 
 describe('promptReducer', () => {
   it.each<[string, PromptState | null, PromptAction, Partial<PromptState> | null]>([
