@@ -55,7 +55,7 @@ export class Runtime implements CommandApi {
     opts: RuntimeOptions,
   ) {
     this.bus = new EventBus((err) => process.emitWarning(`proxyctl: event subscriber failed: ${String(err)}`));
-    this.store = new FlowStore({ maxFlows: settings.maxFlows, notifyIntervalMs: opts.storeNotifyMs ?? 50 });
+    this.store = new FlowStore({ maxFlows: settings.maxFlows, notifyIntervalMs: opts.storeNotifyMs ?? 50, busyNotifyIntervalMs: opts.storeNotifyMs ?? 250 });
     this.bus.onAny((event) => this.store.apply(event));
     const netOpts: ProxyOptions = {
       ...defaultProxyOptions,
