@@ -2,6 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { caCommand } from './commands/ca.js';
 import { startCommand } from './commands/start.js';
 import { browserCommand } from './commands/browser.js';
+import { replayCommand } from './commands/replay.js';
+import { sessionsCommand } from './commands/sessions.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
+import { serveCommand } from './commands/serve.js';
 import { caInstallCommand } from './commands/ca-install.js';
 
 /** The commander program, assembled from src/commands/* (DESIGN.md §7). */
@@ -16,6 +21,11 @@ export function buildProgram(): Command {
   ca.addCommand(caInstallCommand());
   program.addCommand(ca);
   program.addCommand(browserCommand());
+  program.addCommand(replayCommand());
+  program.addCommand(sessionsCommand());
+  program.addCommand(exportCommand());
+  program.addCommand(importCommand());
+  program.addCommand(serveCommand());
   overrideExits(program);
   return program;
 }

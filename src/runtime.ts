@@ -9,6 +9,8 @@ import type { Addon } from './proxy/core/pipeline.js';
 import { defaultProxyOptions, type ProxyOptions } from './proxy/net/options.js';
 import { ProxyServer } from './proxy/net/proxy-server.js';
 import { FlowStore } from './store/flow-store.js';
+import { SessionRecorder } from './store/recorder.js';
+import { defaultSessionName } from './store/session-paths.js';
 import { parseFilter, formatFilterError } from './proxy/filter/index.js';
 import type { Breakpoint, BreakpointStage } from './proxy/core/breakpoints.js';
 import { PauseRegistry } from './proxy/core/pauses.js';
@@ -42,6 +44,9 @@ export class Runtime implements CommandApi {
   readonly commands: CommandApi = this;
   readonly toggles = new Toggles();
   private addons: Addon[] = [];
+  /** Records every finished flow into `$PROXYCTL_HOME/sessions/NAME/` (DESIGN §9). */
+  recorder: SessionRecorder | null = null;
+  private detachRecorder: (() => void) | null = null;
   readonly pauses = new PauseRegistry();
   /** Breakpoints from rules (issue 6 adds them from config) plus the intercept filter. */
   private ruleBreakpoints: Breakpoint[] = [];
@@ -81,7 +86,11 @@ export class Runtime implements CommandApi {
 
   static async create(opts: RuntimeOptions): Promise<Runtime> {
     const ca = opts.ca ?? (await CertificateAuthority.loadOrCreate({ dir: caDir(opts.home) }));
-    return new Runtime(ca, opts.settings, opts);
+    const rt = new Runtime(ca, opts.settings, opts);
+    // Subscribed before any face (the access log): a printed access line means the flow is on disk.
+    rt.recorder = await SessionRecorder.open(opts.home, opts.settings.session ?? defaultSessionName(), { continue: true });
+    rt.detachRecorder = rt.recorder.attach(rt.bus);
+    return rt;
   }
 
   async start(): Promise<AddressInfo> {
@@ -104,6 +113,8 @@ export class Runtime implements CommandApi {
   /** Graceful stop: stop accepting, drain flows in flight up to the deadline, close. */
   async stop(deadlineMs = 5000): Promise<void> {
     await this.proxy.stop(deadlineMs);
+    this.detachRecorder?.();
+    await this.recorder?.close();
     this.store.flush();
     this.store.dispose();
   }

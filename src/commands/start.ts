@@ -91,7 +91,7 @@ async function run(initial: StartSettings): Promise<void> {
     await runTui({
       store: runtime.store,
       commands: runtime.commands,
-      info: { listen: runtime.url.replace(/^http:\/\//, ''), mode: settings.mode, session: settings.session },
+      info: { listen: runtime.url.replace(/^http:\/\//, ''), mode: settings.mode, session: runtime.recorder?.name ?? settings.session },
       toggles: runtime.toggles,
     });
     await stop();
