@@ -1,4 +1,4 @@
-import { connectionTokens } from '../proxy/core/headers.js';
+import { connectionTokens, HOP_BY_HOP } from '../proxy/core/headers.js';
 import { flowUrl, type Flow } from '../proxy/core/flow.js';
 
 /**
@@ -6,18 +6,7 @@ import { flowUrl, type Flow } from '../proxy/core/flow.js';
  * connection we saw, and curl computes `Content-Length` from the body it sends. `Accept-Encoding`
  * becomes `--compressed` instead, so curl asks only for codings it can decode and prints plain text.
  */
-const SKIPPED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'transfer-encoding',
-  'upgrade',
-  'content-length',
-  'accept-encoding',
-]);
+const SKIPPED = new Set([...HOP_BY_HOP, 'content-length', 'accept-encoding']);
 
 /** Bytes that stand for themselves inside `$'…'`; everything else is escaped. */
 const PLAIN_BYTE = (b: number): boolean => b >= 0x20 && b < 0x7f && b !== 0x27 && b !== 0x5c;

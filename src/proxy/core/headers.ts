@@ -5,7 +5,7 @@ import type { HeaderPairs } from './flow.js';
  * `proxy-connection` is the pre-standard variant some clients still send; `transfer-encoding`
  * framing is redone by each hop; `proxy-authorization` is consumed by us (never forwarded).
  */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
