@@ -9,7 +9,6 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { headerValue, type Flow, type HeaderPairs } from '../../src/proxy/core/flow.js';
 import { compileFilter } from '../../src/proxy/filter/index.js';
@@ -19,6 +18,7 @@ import { startProxy, stopAllProxies, type TestProxy } from '../helpers/proxy.js'
 import { openRaw, type RawSocket } from '../helpers/raw-client.js';
 import { fixtureCaPaths } from '../helpers/test-ca.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
+import { openH2Tunnel } from '../helpers/h2-tunnel.js';
 
 const proxyCaPem = readFileSync(fixtureCaPaths.cert, 'utf8');
 
@@ -396,42 +396,8 @@ describe('breakpoints, edits and replay on the command API', () => {
   describe('HTTP/2: a breakpoint pauses one stream, not the connection', () => {
     /** CONNECT → TLS (ALPN h2, trusting the proxy CA) → an HTTP/2 session, all through the proxy. */
     async function h2ThroughProxy(originPort: number): Promise<http2.ClientHttp2Session> {
-      const raw = net.connect({ host: '127.0.0.1', port: proxy.port });
-      rawSockets.add(raw);
-      raw.on('error', () => {
-        // Surfaces through the TLS socket or the session.
-      });
-      await withTimeout(new Promise<void>((resolve, reject) => raw.once('connect', resolve).once('error', reject)), 5000, 'TCP connect to the proxy');
-      raw.write(`CONNECT localhost:${originPort} HTTP/1.1\r\nHost: localhost:${originPort}\r\n\r\n`);
-      const answer = await withTimeout(
-        new Promise<string>((resolve, reject) => {
-          let buf = '';
-          const onData = (c: Buffer) => {
-            buf += c.toString('latin1');
-            if (buf.includes('\r\n\r\n')) {
-              raw.off('data', onData);
-              raw.pause();
-              resolve(buf);
-            }
-          };
-          raw.on('data', onData);
-          raw.once('close', () => reject(new Error(`the tunnel closed; got ${JSON.stringify(buf)}`)));
-        }),
-        5000,
-        'the answer to CONNECT',
-      );
-      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
-      const secure = tls.connect({ socket: raw, servername: 'localhost', ca: proxyCaPem, ALPNProtocols: ['h2'] });
-      secure.on('error', () => {
-        // The session reports it.
-      });
-      await withTimeout(new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject)), 5000, 'TLS with the proxy');
-      expect(secure.alpnProtocol).toBe('h2');
-      const session = http2.connect(`https://localhost:${originPort}`, { createConnection: () => secure });
+      const session = await openH2Tunnel(proxy.port, originPort, proxyCaPem, (raw) => rawSockets.add(raw));
       h2Sessions.add(session);
-      session.on('error', () => {
-        // Streams report their own failures.
-      });
       return session;
     }
 

@@ -10,13 +10,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
-import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Flow } from '../../src/proxy/core/flow.js';
 import { originBytesSha256, startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy, stopAllProxies, type TestProxy } from '../helpers/proxy.js';
 import { fixtureCaPaths } from '../helpers/test-ca.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
+import { openH2Tunnel } from '../helpers/h2-tunnel.js';
 
 const MiB = 1024 * 1024;
 const proxyCaPem = readFileSync(fixtureCaPaths.cert, 'utf8');
@@ -33,56 +33,8 @@ const clientSockets = new Set<net.Socket>();
  * and an HTTP/2 session on top. Fails when the proxy does not negotiate h2.
  */
 async function h2ViaProxy(proxy: TestProxy, originPort: number): Promise<http2.ClientHttp2Session> {
-  const raw = net.connect({ host: '127.0.0.1', port: proxy.port });
-  clientSockets.add(raw);
-  raw.on('error', () => {
-    // Reported through the TLS socket or the session the test waits on.
-  });
-  await withTimeout(
-    new Promise<void>((resolve, reject) => {
-      raw.once('connect', () => resolve());
-      raw.once('error', reject);
-    }),
-    5000,
-    'TCP connect to the proxy',
-  );
-  raw.write(`CONNECT localhost:${originPort} HTTP/1.1\r\nHost: localhost:${originPort}\r\n\r\n`);
-  const head = await withTimeout(
-    new Promise<string>((resolve, reject) => {
-      let buf = '';
-      const onData = (c: Buffer) => {
-        buf += c.toString('latin1');
-        if (buf.includes('\r\n\r\n')) {
-          raw.off('data', onData);
-          raw.pause();
-          resolve(buf);
-        }
-      };
-      raw.on('data', onData);
-      raw.once('close', () => reject(new Error(`tunnel closed; got ${JSON.stringify(buf)}`)));
-    }),
-    5000,
-    'the answer to CONNECT',
-  );
-  expect(head).toMatch(/^HTTP\/1\.1 200 /);
-  const socket = tls.connect({ socket: raw, servername: 'localhost', ca: proxyCaPem, ALPNProtocols: ['h2'] });
-  socket.on('error', () => {
-    // The session reports it.
-  });
-  await withTimeout(
-    new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', () => resolve());
-      socket.once('error', reject);
-    }),
-    5000,
-    'TLS handshake with the proxy',
-  );
-  expect(socket.alpnProtocol).toBe('h2');
-  const session = http2.connect(`https://localhost:${originPort}`, { createConnection: () => socket });
+  const session = await openH2Tunnel(proxy.port, originPort, proxyCaPem, (raw) => clientSockets.add(raw));
   clientSessions.add(session);
-  session.on('error', () => {
-    // Streams report their own failures; tests check the session's health directly.
-  });
   return session;
 }
 
