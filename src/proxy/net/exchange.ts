@@ -7,7 +7,8 @@ import { emptyBody, flowUrl, headerValue, type Flow, type FlowRequest, type Head
 import { pairsFromRaw, stripHopByHop, hasHeader } from '../core/headers.js';
 import { ProxyError, classifyUpstreamError, errorPage } from '../core/errors.js';
 import { BodyCapturer, captureWhole } from '../core/capture.js';
-import { runHooks, hasHook, type LocalResponse } from '../core/pipeline.js';
+import type { LocalResponse } from '../core/pipeline.js';
+import { decideRequest } from './request-rules.js';
 import { hostHeader } from '../core/authority.js';
 import { parseH2RequestHead } from '../core/h2-translate.js';
 import type { FlowEmitter } from './flow-emitter.js';
@@ -135,23 +136,17 @@ export class Exchange {
   async run(): Promise<void> {
     const { env, flow } = this;
     env.emitter.start(flow);
-    const addons = env.deps.addons();
-    if (hasHook(addons, 'requestHeaders')) {
-      const decision = await runHooks(addons, 'requestHeaders', flow, {
-        log: (level, message) => env.deps.bus.log(level, message, flow.id),
-      });
-      if (decision.action === 'respond') {
-        if (decision.tag) flow.tags.push(decision.tag);
-        this.respondLocally(decision.response);
-        return;
-      }
-      if (decision.action === 'drop') {
-        if (decision.tag) flow.tags.push(decision.tag);
-        this.req.resume();
-        this.out.drop();
-        env.emitter.end(flow);
-        return;
-      }
+    const pending = decideRequest(env, flow);
+    const decision = pending instanceof Promise ? await pending : pending;
+    if (decision.action === 'respond') {
+      this.respondLocally(decision.response);
+      return;
+    }
+    if (decision.action === 'drop') {
+      this.req.resume();
+      this.out.drop();
+      env.emitter.end(flow);
+      return;
     }
     if (this.isFinished()) return; // the client left while rules ran
     const bp = this.breakpointFor('request');

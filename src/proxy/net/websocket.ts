@@ -9,7 +9,8 @@ import { emptyBody, flowUrl, type ClientInfo, type Flow, type FlowError, type He
 import { hasHeader, pairsFromRaw, rawFromPairs, removeHeader, setHeader, stripHopByHop } from '../core/headers.js';
 import { ProxyError, classifyUpstreamError, errorPage } from '../core/errors.js';
 import { BodyCapturer, captureWhole } from '../core/capture.js';
-import { hasHook, runHooks, type LocalResponse } from '../core/pipeline.js';
+import type { LocalResponse } from '../core/pipeline.js';
+import { decideRequest } from './request-rules.js';
 import { hostHeader, isIpLiteral } from '../core/authority.js';
 import {
   agreedExtensions,
@@ -108,20 +109,16 @@ class UpgradeRelay {
   async run(): Promise<void> {
     const { env, flow } = this;
     env.emitter.start(flow);
-    const addons = env.deps.addons();
-    if (hasHook(addons, 'requestHeaders')) {
-      const decision = await runHooks(addons, 'requestHeaders', flow, { log: (level, message) => env.deps.bus.log(level, message, flow.id) });
-      if (decision.action === 'respond') {
-        if (decision.tag) flow.tags.push(decision.tag);
-        this.respondLocally(decision.response);
-        return;
-      }
-      if (decision.action === 'drop') {
-        if (decision.tag) flow.tags.push(decision.tag);
-        this.socket.destroy();
-        env.emitter.end(flow);
-        return;
-      }
+    const pending = decideRequest(env, flow);
+    const decision = pending instanceof Promise ? await pending : pending;
+    if (decision.action === 'respond') {
+      this.respondLocally(decision.response);
+      return;
+    }
+    if (decision.action === 'drop') {
+      this.socket.destroy();
+      env.emitter.end(flow);
+      return;
     }
     if (this.isFinished()) return; // the client left while rules ran
     this.forward();
