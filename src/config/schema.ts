@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { parseAbsoluteTarget } from '../proxy/core/authority.js';
+import { parseFilter } from '../proxy/filter/index.js';
+import { parseCidr } from '../proxy/rules/access.js';
 
 /**
  * The config file (DESIGN.md §7): the single source of truth for its shape. Every key is optional;
@@ -7,13 +10,39 @@ import { z } from 'zod';
 
 const port = z.number().int().min(0, 'expected a port between 0 and 65535').max(65535, 'expected a port between 0 and 65535');
 const status = z.number().int().min(100, 'expected a number between 100 and 599').max(599, 'expected a number between 100 and 599');
-const filterExpr = z.string().min(1, 'expected a filter expression');
+/** A filter expression (DESIGN.md §6) that must parse: the message points at the column. */
+const filterExpr = z.string().superRefine((text, ctx) => {
+  if (text.trim() === '') {
+    ctx.addIssue({ code: 'custom', message: 'expected a filter expression' });
+    return;
+  }
+  const r = parseFilter(text);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: `${r.error.message} at column ${r.error.column}` });
+});
+
+/**
+ * The source of a JavaScript regular expression (no slashes, no flags: the rule adds `i` or `g`,
+ * which never change whether a pattern compiles).
+ */
+const regexSource = z.string().superRefine((source, ctx) => {
+  try {
+    new RegExp(source);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '') : String(err);
+    ctx.addIssue({ code: 'custom', message: `expected a JavaScript regular expression (${detail})` });
+  }
+});
+
+const httpUrl = z.string().refine((u) => parseAbsoluteTarget(u) !== null, { message: 'expected an http:// or https:// URL' });
 
 export const modeSchema = z.string().refine((m) => /^(regular|socks5|reverse:.+|upstream:.+)$/.test(m), {
   message: 'expected regular, reverse:URL[,URL…], upstream:URL or socks5',
 });
 
-const cidr = z.string().min(1);
+const cidr = z.string().superRefine((text, ctx) => {
+  const r = parseCidr(text);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error });
+});
 
 export const ruleSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('block'), filter: filterExpr, status: status.default(403), action: z.enum(['respond', 'drop']).default('respond'), enabled: z.boolean().default(true) }).strict(),
@@ -25,7 +54,7 @@ export const ruleSchema = z.discriminatedUnion('type', [
     onTimeout: z.enum(['continue', 'abort']).default('continue'),
     enabled: z.boolean().default(true),
   }).strict(),
-  z.object({ type: z.literal('map-remote'), filter: filterExpr, to: z.string().url(), enabled: z.boolean().default(true) }).strict(),
+  z.object({ type: z.literal('map-remote'), filter: filterExpr, to: httpUrl, enabled: z.boolean().default(true) }).strict(),
   z.object({ type: z.literal('map-local'), filter: filterExpr, path: z.string().min(1), enabled: z.boolean().default(true) }).strict(),
   z.object({
     type: z.literal('mock'),
@@ -39,10 +68,18 @@ export const ruleSchema = z.discriminatedUnion('type', [
     type: z.literal('rewrite'),
     filter: filterExpr,
     part: z.enum(['request-header', 'response-header', 'request-body', 'response-body']),
-    match: z.string(),
+    /** Header parts: a pattern for header names (case-insensitive). Body parts: a pattern replaced everywhere in the body. */
+    match: regexSource,
+    /** Header parts only: a pattern replaced inside the values of the matching headers. */
+    value: regexSource.optional(),
+    /** The replacement (`$1` works); null removes the headers or deletes the matches. */
     replace: z.string().nullable(),
     enabled: z.boolean().default(true),
-  }).strict(),
+  }).strict().superRefine((rule, ctx) => {
+    if (rule.value !== undefined && (rule.part === 'request-body' || rule.part === 'response-body')) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: 'only header rewrites take a value pattern' });
+    }
+  }),
   z.object({ type: z.literal('rate-limit'), filter: filterExpr, perSecond: z.number().positive(), burst: z.number().int().positive().optional(), enabled: z.boolean().default(true) }).strict(),
   z.object({
     type: z.literal('throttle'),
@@ -56,6 +93,10 @@ export const ruleSchema = z.discriminatedUnion('type', [
     filter: filterExpr,
     argv: z.array(z.string()).min(1, 'expected at least the program name'),
     timeoutMs: z.number().int().positive().default(60000),
+    /** Status of the response that carries the program's output. */
+    status: status.default(200),
+    /** Headers of that response. */
+    headers: z.record(z.string(), z.string()).default({}),
     enabled: z.boolean().default(true),
   }).strict(),
 ]);

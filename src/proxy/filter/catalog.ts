@@ -27,7 +27,7 @@ export interface FilterSpec {
 /** Every filter, keyed by its name without the `~`. Names are matched case-insensitively. */
 export const FILTERS = {
   d: { argument: 'regex', phrase: 'domain', help: 'request host matches regex' },
-  u: { argument: 'regex', phrase: 'url', help: 'full request URL matches regex; a bare word means ~u word' },
+  u: { argument: 'regex', phrase: 'url', help: 'request URL (full, or its path) matches regex; a bare word means ~u word' },
   m: { argument: 'regex', phrase: 'method', help: 'request method matches regex' },
   c: { argument: 'status', phrase: 'status', help: 'response status code is exactly code' },
   h: { argument: 'regex', phrase: 'header', help: 'a request or response header line "Name: value" matches regex' },

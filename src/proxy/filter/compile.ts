@@ -89,7 +89,9 @@ function regexPredicate(name: RegexFilterName, re: RegExp): FlowPredicate {
     case 'd':
       return (flow) => re.test(flow.request.host);
     case 'u':
-      return (flow) => re.test(requestUrl(flow.request));
+      // The full URL, or its path: `~u ^/static/` means what it says (DESIGN.md §7 writes it so),
+      // and a regex written for the full URL still matches as in mitmproxy.
+      return (flow) => re.test(requestUrl(flow.request)) || re.test(flow.request.path);
     case 'm':
       return (flow) => re.test(flow.request.method);
     case 'h':

@@ -70,6 +70,34 @@ describe('configSchema', () => {
     ['an unknown mode', { mode: 'transparent' }, 'mode: expected regular, reverse:URL[,URL…], upstream:URL or socks5'],
     ['an empty filter', { rules: [{ type: 'block', filter: '' }] }, 'rules[0].filter: expected a filter expression'],
     ['a command without a program', { rules: [{ type: 'command', filter: 'x', argv: [] }] }, 'rules[0].argv: expected at least the program name'],
+    // Filters are parsed when the config is: the error points at the column.
+    ['a filter that does not parse', { rules: [{ type: 'block', filter: '~d a' }, { type: 'block', filter: '~d a & (~m GET' }] }, 'rules[1].filter: unclosed ( at column 8'],
+    ['an unknown filter', { rules: [{ type: 'mock', filter: '~zz' }] }, 'rules[0].filter: unknown filter ~zz at column 1'],
+    ['a filter with a bad regex', { rules: [{ type: 'breakpoint', filter: '~u [' }] }, 'rules[0].filter: invalid regular expression after ~u: unterminated character class at column 4'],
+    ['a blank filter', { rules: [{ type: 'throttle', filter: '   ' }] }, 'rules[0].filter: expected a filter expression'],
+    // Rewrite patterns compile as JavaScript regexes.
+    [
+      'a rewrite match that is not a regex',
+      { rules: [{ type: 'rewrite', filter: '~s', part: 'response-header', match: '(', replace: null }] },
+      'rules[0].match: expected a JavaScript regular expression (Unterminated group)',
+    ],
+    [
+      'a rewrite value that is not a regex',
+      { rules: [{ type: 'rewrite', filter: '~s', part: 'request-header', match: 'cookie', value: 'a[', replace: 'x' }] },
+      'rules[0].value: expected a JavaScript regular expression (Unterminated character class)',
+    ],
+    [
+      'a value pattern on a body rewrite',
+      { rules: [{ type: 'rewrite', filter: '~s', part: 'response-body', match: 'a', value: 'b', replace: null }] },
+      'rules[0].value: only header rewrites take a value pattern',
+    ],
+    // Access lists.
+    ['an access range that is not one', { access: { allow: ['office'] } }, 'access.allow[0]: expected an IP address or CIDR range like 10.0.0.0/8'],
+    ['a prefix too long', { access: { deny: ['10.0.0.0/8', '::1/129'] } }, 'access.deny[1]: expected a prefix length from 0 to 128 after the / in ::1/129'],
+    // map-remote goes to http(s) only.
+    ['a map-remote target of another scheme', { rules: [{ type: 'map-remote', filter: 'x', to: 'ftp://files.example' }] }, 'rules[0].to: expected an http:// or https:// URL'],
+    ['the message for a map-remote target that is not a URL', { rules: [{ type: 'map-remote', filter: 'x', to: 'not a url' }] }, 'rules[0].to: expected an http:// or https:// URL'],
+    ['a command status out of range', { rules: [{ type: 'command', filter: 'x', argv: ['cat'], status: 600 }] }, 'rules[0].status: expected a number between 100 and 599'],
   ])('refuses %s', (_name, input, expected) => {
     expect(issues(input)).toEqual([expected]);
   });
@@ -127,7 +155,11 @@ describe('ruleSchema defaults', () => {
     ['breakpoint', { type: 'breakpoint', filter: 'x' }, { on: ['request'], timeoutMs: null, onTimeout: 'continue', enabled: true }],
     ['mock', { type: 'mock', filter: 'x' }, { status: 200, headers: {}, body: '', enabled: true }],
     ['throttle', { type: 'throttle', filter: 'x' }, { latencyMs: 0, bytesPerSecond: null }],
-    ['command', { type: 'command', filter: 'x', argv: ['cat'] }, { timeoutMs: 60000 }],
+    ['command', { type: 'command', filter: 'x', argv: ['cat'] }, { timeoutMs: 60000, status: 200, headers: {} }],
+    ['command with a status and headers', { type: 'command', filter: 'x', argv: ['cat'], status: 201, headers: { 'content-type': 'audio/mpeg' } }, { status: 201, headers: { 'content-type': 'audio/mpeg' } }],
+    ['rewrite without a value pattern', { type: 'rewrite', filter: '~s', part: 'response-header', match: '^server$', replace: null }, { replace: null, enabled: true }],
+    ['rewrite with a value pattern', { type: 'rewrite', filter: '~q', part: 'request-header', match: '^cookie$', value: 'session=\\w+', replace: 'session=x' }, { value: 'session=\\w+' }],
+    ['map-remote to https with a path', { type: 'map-remote', filter: 'x', to: 'https://staging.example:8443/v2?debug=1' }, { to: 'https://staging.example:8443/v2?debug=1' }],
     ['disabled rule', { type: 'map-local', filter: 'x', path: './p', enabled: false }, { enabled: false }],
   ])('%s', (_name, input, expected) => {
     expect(ruleSchema.parse(input)).toMatchObject(expected);
@@ -148,6 +180,12 @@ describe('modeSchema', () => {
     ['', false],
   ])('%j → %s', (mode, ok) => {
     expect(modeSchema.safeParse(mode).success).toBe(ok);
+  });
+});
+
+describe('access lists', () => {
+  it.each<[string[]]>([[['127.0.0.1/32', '::1/128']], [['10.0.0.1', 'fe80::/10', '::ffff:192.168.0.0/112', '0.0.0.0/0']], [[]]])('accepts %j', (allow) => {
+    expect(issues({ access: { allow, deny: allow } })).toEqual([]);
   });
 });
 
