@@ -8,6 +8,7 @@ import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { serveCommand } from './commands/serve.js';
 import { caInstallCommand } from './commands/ca-install.js';
+import { configCommand } from './commands/config.js';
 
 /** The commander program, assembled from src/commands/* (DESIGN.md §7). */
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   program.addCommand(exportCommand());
   program.addCommand(importCommand());
   program.addCommand(serveCommand());
+  program.addCommand(configCommand());
   overrideExits(program);
   return program;
 }
