@@ -95,6 +95,8 @@ const flowErrorCode = z.enum([
   'STREAM_RESET',
   'KILLED',
   'RULE_FAILED',
+  'COMMAND_FAILED',
+  'COMMAND_TIMEOUT',
   'INTERNAL',
 ]);
 
@@ -107,7 +109,7 @@ export const storedFlowSchema = z
     kind: z.enum(['http', 'websocket', 'tunnel']),
     phase: z.enum(['requesting', 'request-paused', 'waiting', 'response-paused', 'responding', 'done', 'error']),
     client: z
-      .object({ address: z.string(), port: z.number().int(), tlsVersion: z.string().nullable(), sni: z.string().nullable(), alpn: z.string().nullable() })
+      .object({ address: z.string(), port: z.number().int(), tlsVersion: z.string().nullable(), sni: z.string().nullable(), alpn: z.string().nullable(), user: z.string().optional() })
       .strict(),
     server: z
       .object({

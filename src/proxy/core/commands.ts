@@ -29,7 +29,12 @@ export type ProxyCommand =
   | { type: 'mark'; flowId: string; marked: boolean }
   | { type: 'clear' }
   | { type: 'set-intercept'; filter: string | null; on: Array<'request' | 'response'> }
+  /** Add (and persist) a block rule for this host; the rules pane lists it. */
   | { type: 'block-host'; host: string }
+  /** Turn a rule on or off (flip it when `enabled` is left out). */
+  | { type: 'toggle-rule'; ruleId: string; enabled?: boolean }
+  /** Remove a rule the user added (rules from the config file are edited in the file). */
+  | { type: 'remove-rule'; ruleId: string }
   | { type: 'set-cache'; enabled: boolean }
   | { type: 'set-no-cache'; enabled: boolean };
 

@@ -41,8 +41,11 @@ export function statusForError(code: FlowErrorCode): number {
     case 'TUNNEL_FAILED':
     case 'STREAM_RESET':
       return 502;
+    case 'COMMAND_TIMEOUT':
+      return 504;
     case 'KILLED':
     case 'RULE_FAILED':
+    case 'COMMAND_FAILED':
     case 'INTERNAL':
     case 'CLIENT_ABORTED':
     case 'CLIENT_TLS':
@@ -91,6 +94,10 @@ export function titleForError(code: FlowErrorCode): string {
       return 'The flow was killed in proxyctl';
     case 'RULE_FAILED':
       return 'A proxyctl rule failed';
+    case 'COMMAND_FAILED':
+      return 'The command of a responder rule failed';
+    case 'COMMAND_TIMEOUT':
+      return 'The command of a responder rule ran out of time';
     case 'INTERNAL':
       return 'proxyctl hit an internal error';
     case 'CLIENT_ABORTED':

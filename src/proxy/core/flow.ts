@@ -65,6 +65,8 @@ export interface ClientInfo {
   tlsVersion: string | null;
   sni: string | null;
   alpn: string | null;
+  /** The proxy user this connection authenticated as (CONNECT with Proxy-Authorization); absent otherwise. */
+  user?: string;
 }
 
 export interface ServerInfo {
@@ -123,6 +125,8 @@ export type FlowErrorCode =
   | 'STREAM_RESET'
   | 'KILLED'
   | 'RULE_FAILED'
+  | 'COMMAND_FAILED'
+  | 'COMMAND_TIMEOUT'
   | 'INTERNAL';
 
 export interface WebSocketMessage {

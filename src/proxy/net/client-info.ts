@@ -6,13 +6,15 @@ import { kClientAddr, kClientTls } from './socket-facts.js';
 export function clientInfoOf(socket: net.Socket): ClientInfo {
   const addr = socket[kClientAddr];
   const tls = socket[kClientTls];
-  return {
+  const info: ClientInfo = {
     address: addr?.address ?? normalizeAddress(socket.remoteAddress),
     port: addr?.port ?? socket.remotePort ?? 0,
     tlsVersion: tls?.version ?? null,
     sni: tls?.sni ?? null,
     alpn: tls?.alpn ?? null,
   };
+  if (addr?.user !== undefined) info.user = addr.user;
+  return info;
 }
 
 /** `::ffff:127.0.0.1` → `127.0.0.1`: users think in the address they typed. */

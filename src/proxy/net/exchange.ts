@@ -3,12 +3,18 @@ import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { emptyBody, flowUrl, headerValue, type Flow, type FlowRequest, type HeaderPairs, type ClientInfo, type HttpVersion } from '../core/flow.js';
+import { emptyBody, flowUrl, headerValue, type Flow, type FlowError, type FlowRequest, type HeaderPairs, type ClientInfo, type HttpVersion } from '../core/flow.js';
 import { pairsFromRaw, stripHopByHop, hasHeader } from '../core/headers.js';
 import { ProxyError, classifyUpstreamError, errorPage } from '../core/errors.js';
 import { BodyCapturer, captureWhole } from '../core/capture.js';
-import type { LocalResponse } from '../core/pipeline.js';
-import { decideRequest } from './request-rules.js';
+import type { HookDecision, LocalResponse } from '../core/pipeline.js';
+import { assertNever } from '../core/assert-never.js';
+import { decide, decideRequest } from './request-rules.js';
+import { RuleContext } from './rule-context.js';
+import { decodeBody } from '../core/body-decode.js';
+import { removeHeader } from '../core/headers.js';
+import { delay, ThrottleStream } from './throttle.js';
+import { answerWithCommand, answerFromLocalFile } from './local-answer.js';
 import { hostHeader } from '../core/authority.js';
 import { parseH2RequestHead } from '../core/h2-translate.js';
 import type { FlowEmitter } from './flow-emitter.js';
@@ -69,7 +75,7 @@ export function newHttpFlow(env: ExchangeEnv, client: ClientInfo, request: FlowR
  */
 export class Exchange {
   private readonly t0 = performance.now();
-  private readonly out: ClientWriter;
+  readonly out: ClientWriter;
   private upstream: { destroy(err?: Error): void } | null = null;
   /** What to send as the request body (see forward()). */
   private body: Buffer | Readable | null = null;
@@ -82,14 +88,17 @@ export class Exchange {
   /** Bodies still streaming; sealed as aborted when the exchange ends early. */
   private readonly captures: BodyCapturer[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** What the rules asked of this exchange; made only when a rule has a hook to run. */
+  private ctx: RuleContext | null = null;
+  private errorHooksRan = false;
   /** The value for Host / :authority towards the origin. */
   private authority: string;
   readonly flow: Flow;
 
   constructor(
-    private readonly env: ExchangeEnv,
-    private readonly req: ClientRequest,
-    private readonly res: ClientResponse,
+    readonly env: ExchangeEnv,
+    readonly req: ClientRequest,
+    readonly res: ClientResponse,
     target: RequestTarget,
     client: ClientInfo,
   ) {
@@ -129,29 +138,103 @@ export class Exchange {
     res.on('close', this.onClientClose);
   }
 
-  private now(): number {
+  now(): number {
     return performance.now() - this.t0;
   }
+
+  private readonly context = (): RuleContext => (this.ctx ??= new RuleContext(this.env.deps.bus, this.flow.id));
 
   async run(): Promise<void> {
     const { env, flow } = this;
     env.emitter.start(flow);
-    const pending = decideRequest(env, flow);
+    const r = flow.request;
+    const target = `${r.scheme}://${r.host}:${r.port}`;
+    const pending = decideRequest(env, flow, this.context);
     const decision = pending instanceof Promise ? await pending : pending;
-    if (decision.action === 'respond') {
-      this.respondLocally(decision.response);
-      return;
-    }
-    if (decision.action === 'drop') {
-      this.req.resume();
-      this.out.drop();
-      env.emitter.end(flow);
-      return;
-    }
     if (this.isFinished()) return; // the client left while rules ran
+    if (this.settle(decision, null)) return;
+    const now = flow.request;
+    if (`${now.scheme}://${now.host}:${now.port}` !== target) this.retarget();
     const bp = this.breakpointFor('request');
     if (bp) await this.pauseRequest(bp);
-    else this.forward(null);
+    else await this.proceed(null);
+  }
+
+  /** A rule (map-remote) changed where the request goes: follow it towards the new origin. */
+  private retarget(): void {
+    const r = this.flow.request;
+    this.authority = headerValue(r.headers, 'host') ?? hostHeader(r.scheme, r.host, r.port);
+    this.flow.server = { ...this.flow.server, host: r.host, port: r.port };
+  }
+
+  /**
+   * Act on a rule's decision; false for `continue`. `held` is the request body when a breakpoint
+   * already read it.
+   */
+  private settle(decision: HookDecision, held: Buffer | null): boolean {
+    switch (decision.action) {
+      case 'continue':
+        return false;
+      case 'respond':
+        this.respondLocally(decision.response);
+        return true;
+      case 'drop':
+        this.req.resume();
+        this.out.drop();
+        this.env.emitter.end(this.flow);
+        return true;
+      case 'serve-local':
+        void answerFromLocalFile(this, decision.root, decision.urlPath);
+        return true;
+      case 'run-command':
+        answerWithCommand(this, decision, held);
+        return true;
+      default:
+        return assertNever(decision, 'rule decision');
+    }
+  }
+
+  /** After the request breakpoints: the `request` stage of the rules, body rewrites, upstream. */
+  private async proceed(body: Buffer | Readable | null): Promise<void> {
+    const { env, flow } = this;
+    const pending = decide(env, flow, 'request', this.context);
+    const decision = pending instanceof Promise ? await pending : pending;
+    if (this.isFinished()) return;
+    if (this.settle(decision, Buffer.isBuffer(body) ? body : null)) return;
+    if (this.ctx?.requestTransforms.length) {
+      const rewritten = await this.rewriteRequestBody(body);
+      if (rewritten === undefined) return;
+      body = rewritten;
+    }
+    this.forward(body);
+  }
+
+  /** Hold the request body whole and pass it through the rules' rewrites (undefined: the client left). */
+  private async rewriteRequestBody(body: Buffer | Readable | null): Promise<Buffer | Readable | null | undefined> {
+    const { env, flow } = this;
+    let bytes: Buffer;
+    if (Buffer.isBuffer(body)) bytes = body;
+    else {
+      const collected = await collectBody(body ?? this.req, env.opts.maxPausedBodyBytes);
+      if (this.isFinished()) return undefined;
+      if (collected.overflow) {
+        env.deps.bus.log('warn', `request body over ${env.opts.maxPausedBodyBytes} bytes: body rewrite rules skipped`, flow.id);
+        return collected.stream;
+      }
+      bytes = collected.bytes;
+      flow.timings.requestEnd = this.now();
+      if (collected.trailers.length) flow.request.trailers = collected.trailers;
+    }
+    if (hasHeader(flow.request.headers, 'content-encoding')) {
+      env.deps.bus.log('warn', 'the request body has a Content-Encoding: body rewrite rules skipped', flow.id);
+      flow.request.body = captureWhole(emptyBody(), bytes, env.opts.maxBodyBytes);
+      return bytes;
+    }
+    const out = RuleContext.transform(this.ctx!, this.ctx!.requestTransforms, bytes, flow);
+    if (!out.equals(bytes) && !flow.tags.includes('rewritten')) flow.tags.push('rewritten');
+    flow.request.headers = fixBodyFraming(flow.request.headers, out.length);
+    flow.request.body = captureWhole(emptyBody(), out, env.opts.maxBodyBytes);
+    return out;
   }
 
   private breakpointFor(stage: BreakpointStage): Breakpoint | null {
@@ -167,7 +250,7 @@ export class Exchange {
     const { env, flow } = this;
     if (!env.deps.pauses.hasRoom()) {
       env.deps.bus.log('warn', `breakpoint ${bp.label}: ${env.deps.pauses.limit} flows already paused; ${flow.request.method} ${flowUrl(flow.request)} passed through`, flow.id);
-      this.forward(null);
+      await this.proceed(null);
       return;
     }
     const collected = await collectBody(this.req, env.opts.maxPausedBodyBytes);
@@ -175,7 +258,7 @@ export class Exchange {
     if (collected.overflow) {
       flow.tags.push('pause-skipped:body-too-large');
       env.deps.bus.log('warn', `breakpoint ${bp.label}: request body over ${env.opts.maxPausedBodyBytes} bytes; ${flow.request.method} ${flowUrl(flow.request)} passed through without pausing`, flow.id);
-      this.forward(collected.stream);
+      await this.proceed(collected.stream);
       return;
     }
     let body = collected.bytes;
@@ -210,7 +293,7 @@ export class Exchange {
         }
         flow.phase = 'requesting';
         env.emitter.update(flow);
-        this.forward(body);
+        await this.proceed(body);
     }
   }
 
@@ -335,7 +418,9 @@ export class Exchange {
         addTrailers(flow.request.trailers);
       }
     });
-    source.pipe(dest);
+    const throttle = this.throttled();
+    if (throttle) source.pipe(throttle).pipe(dest);
+    else source.pipe(dest);
   }
 
   private relayEarlyHints(headers: HeaderPairs): void {
@@ -369,7 +454,166 @@ export class Exchange {
     }
     const bp = this.breakpointFor('response');
     if (bp) void this.pauseResponse(up, bp);
+    else void this.relayResponse(up, null);
+  }
+
+  /**
+   * After the response breakpoints: the `responseHeaders` stage of the rules, then the response
+   * goes to the client, streamed, or whole when a rule rewrites the body (or a breakpoint held
+   * it: `held`). A rule may replace the response altogether (a cache revalidation).
+   */
+  private async relayResponse(up: UpstreamHead, held: Buffer | null): Promise<void> {
+    const { env, flow } = this;
+    const pending = decide(env, flow, 'responseHeaders', this.context);
+    const decision = pending instanceof Promise ? await pending : pending;
+    if (this.isFinished()) {
+      if (held === null) up.body.resume();
+      return;
+    }
+    if (decision.action === 'respond') {
+      if (held === null) up.body.resume();
+      flow.original = { ...flow.original, response: flow.response! };
+      this.respondLocally(decision.response);
+      return;
+    }
+    if (decision.action === 'drop') {
+      if (held === null) up.body.resume();
+      this.out.drop();
+      env.emitter.end(flow);
+      return;
+    }
+    if (decision.action !== 'continue') env.deps.bus.log('warn', `a rule answered with ${decision.action} after the response arrived; ignored`, flow.id);
+    const ctx = this.ctx;
+    if (ctx?.responseTransforms.length) {
+      if (held === null) {
+        const collected = await collectBody(up.body, env.opts.maxPausedBodyBytes);
+        if (this.isFinished()) return;
+        if (collected.overflow) {
+          env.deps.bus.log('warn', `response body over ${env.opts.maxPausedBodyBytes} bytes: body rewrite rules skipped`, flow.id);
+          up = { ...up, body: collected.stream };
+        } else {
+          flow.response!.trailers = up.trailers();
+          held = collected.bytes;
+        }
+      }
+      if (held !== null) held = this.rewriteResponseBody(held);
+    }
+    const latency = ctx?.throttleSpec?.latencyMs ?? 0;
+    if (latency > 0) {
+      await delay(latency);
+      if (this.isFinished()) {
+        if (held === null) up.body.resume();
+        return;
+      }
+    }
+    if (held !== null) this.sendWhole(held);
     else this.streamResponse(up);
+  }
+
+  /** Decode the response body, run the rules' rewrites, and send it without a content-coding. */
+  private rewriteResponseBody(body: Buffer): Buffer {
+    const { flow, env } = this;
+    const response = flow.response!;
+    const decoded = decodeBody({ ...emptyBody(), state: 'complete', size: body.length, bytes: body }, response.headers);
+    if (decoded.error) {
+      env.deps.bus.log('warn', `cannot decode the response body (${decoded.error}): body rewrite rules skipped`, flow.id);
+      return body;
+    }
+    const out = RuleContext.transform(this.ctx!, this.ctx!.responseTransforms, decoded.bytes, flow);
+    if (decoded.encoding === null && out.equals(body)) return body;
+    if (!out.equals(decoded.bytes) && !flow.tags.includes('rewritten')) flow.tags.push('rewritten');
+    if (decoded.encoding !== null) response.headers = removeHeader(response.headers, 'content-encoding');
+    return out;
+  }
+
+  /** A bandwidth cap from a throttle rule, as a stream to pipe the body through (else null). */
+  private throttled(): ThrottleStream | null {
+    const bps = this.ctx?.throttleSpec?.bytesPerSecond;
+    return bps ? new ThrottleStream(bps) : null;
+  }
+
+  /** Send a response whose body is whole in memory (held at a breakpoint, or rewritten). */
+  private sendWhole(body: Buffer): void {
+    const { flow } = this;
+    const response = flow.response!;
+    response.body = captureWhole(emptyBody(), body, this.env.opts.maxBodyBytes);
+    // The flow (and the cache, observing it) must see the framing that was actually sent.
+    response.headers = fixBodyFraming(response.headers, body.length);
+    flow.phase = 'responding';
+    this.env.emitter.update(flow);
+    const out = stripHopByHop(response.headers);
+    const ctx = this.ctx;
+    this.res.once('finish', () => {
+      ctx?.notifyObservers(this.clientReset() ? null : body, flow);
+      this.onClientFinish();
+    });
+    try {
+      this.out.writeHead(response.status, response.statusText, out);
+      if (this.out.h2 && response.trailers) this.out.addTrailers(response.trailers);
+      const throttle = this.req.method === 'HEAD' ? null : this.throttled();
+      if (throttle) {
+        throttle.pipe(this.res as NodeJS.WritableStream);
+        throttle.end(body);
+      } else this.out.end(this.req.method === 'HEAD' ? undefined : body);
+    } catch (err) {
+      this.fail(new ProxyError('INTERNAL', `cannot send the response: ${(err as Error).message}`));
+    }
+  }
+
+  /**
+   * Answer with a streamed local body (map-local file, command output): write the head, capture
+   * and pipe the body. The flow ends when `ended` resolves after the client got everything: with
+   * the error it gives, if any. With `endOnSourceEnd: false` the caller ends the response.
+   */
+  streamLocal(status: number, headers: HeaderPairs, body: Readable, opts: { ended?: Promise<FlowError | null>; endOnSourceEnd?: boolean } = {}): void {
+    const { env, flow, res } = this;
+    flow.response = { status, statusText: http.STATUS_CODES[status] ?? '', httpVersion: flow.request.httpVersion === '2' ? '2' : '1.1', headers, trailers: null, body: emptyBody() };
+    flow.timings.firstByte = this.now();
+    flow.phase = 'responding';
+    env.emitter.update(flow);
+    this.drainRequestIfUnread();
+    try {
+      this.out.writeHead(status, flow.response.statusText, stripHopByHop(headers));
+    } catch (err) {
+      body.destroy();
+      this.fail(new ProxyError('INTERNAL', `cannot send the response head: ${(err as Error).message}`));
+      return;
+    }
+    if (this.req.method === 'HEAD') {
+      body.destroy();
+      this.out.end();
+    } else {
+      const capture = new BodyCapturer(flow.response.body, env.opts.maxBodyBytes);
+      this.captures.push(capture);
+      body.on('data', (chunk: Buffer) => capture.push(chunk));
+      body.once('end', () => capture.finish('complete'));
+      body.once('error', (err) => {
+        capture.finish('aborted');
+        this.fail(new ProxyError('INTERNAL', `the local response body failed: ${err.message}`));
+      });
+      const throttle = this.throttled();
+      const end = opts.endOnSourceEnd ?? true;
+      if (throttle) body.pipe(throttle).pipe(res as NodeJS.WritableStream, { end });
+      else body.pipe(res as NodeJS.WritableStream, { end });
+    }
+    res.once('finish', () => {
+      if (this.isFinished() || this.clientReset()) return;
+      void (opts.ended ?? Promise.resolve(null)).then((error) => {
+        if (this.isFinished()) return;
+        flow.timings.responseEnd = this.now();
+        env.emitter.end(flow, error ?? undefined);
+      });
+    });
+  }
+
+  /** Let a local answer cut its exchange short (a command that hung up mid-response). */
+  setUpstream(handle: { destroy(err?: Error): void }): void {
+    this.upstream = handle;
+  }
+
+  /** Drain the request body unless something is already reading it. */
+  private drainRequestIfUnread(): void {
+    if (this.flow.request.body.state === 'none' && this.req.listenerCount('data') === 0) this.drainRequest();
   }
 
   private streamResponse(up: UpstreamHead): void {
@@ -386,8 +630,11 @@ export class Exchange {
     const capture = new BodyCapturer(response.body, env.opts.maxBodyBytes);
     this.captures.push(capture);
     up.body.on('data', (chunk: Buffer) => capture.push(chunk));
+    const ctx = this.ctx;
+    const observed = ctx?.observers.length ? observe(up.body, Math.max(...ctx.observers.map((o) => o.maxBytes))) : null;
     up.body.on('end', () => {
       capture.finish('complete');
+      if (observed) ctx!.notifyObservers(this.bodyComplete() ? observed() : null, flow);
       const trailers = up.trailers();
       if (trailers) {
         response.trailers = trailers;
@@ -397,9 +644,12 @@ export class Exchange {
     });
     up.body.on('error', () => {
       capture.finish('aborted');
+      if (observed) ctx!.notifyObservers(null, flow);
     });
     res.once('finish', this.onClientFinish);
-    up.body.pipe(res as NodeJS.WritableStream);
+    const throttle = this.throttled();
+    if (throttle) up.body.pipe(throttle).pipe(res as NodeJS.WritableStream);
+    else up.body.pipe(res as NodeJS.WritableStream);
   }
 
   /** Hold the response whole (up to the limit), wait for the user, then send it (maybe edited). */
@@ -407,7 +657,7 @@ export class Exchange {
     const { env, flow } = this;
     if (!env.deps.pauses.hasRoom()) {
       env.deps.bus.log('warn', `breakpoint ${bp.label}: ${env.deps.pauses.limit} flows already paused; response passed through`, flow.id);
-      this.streamResponse(up);
+      void this.relayResponse(up, null);
       return;
     }
     const collected = await collectBody(up.body, env.opts.maxPausedBodyBytes);
@@ -415,7 +665,7 @@ export class Exchange {
     if (collected.overflow) {
       flow.tags.push('pause-skipped:body-too-large');
       env.deps.bus.log('warn', `breakpoint ${bp.label}: response body over ${env.opts.maxPausedBodyBytes} bytes; passed through without pausing`, flow.id);
-      this.streamResponse({ ...up, body: collected.stream });
+      void this.relayResponse({ ...up, body: collected.stream }, null);
       return;
     }
     let response = flow.response!;
@@ -450,15 +700,7 @@ export class Exchange {
     }
     flow.phase = 'responding';
     env.emitter.update(flow);
-    const out = fixBodyFraming(stripHopByHop(response.headers), body.length);
-    this.res.once('finish', this.onClientFinish);
-    try {
-      this.out.writeHead(response.status, response.statusText, out);
-      if (this.out.h2 && response.trailers) this.out.addTrailers(response.trailers);
-      this.out.end(this.req.method === 'HEAD' ? undefined : body);
-    } catch (err) {
-      this.fail(new ProxyError('INTERNAL', `cannot send the edited response: ${(err as Error).message}`));
-    }
+    void this.relayResponse(up, body);
   }
 
   /** Answer the client ourselves (rule decision or the proxy's own pages). */
@@ -492,6 +734,20 @@ export class Exchange {
     this.clearTimer();
     const { env, flow, res } = this;
     this.upstream?.destroy();
+    if (!this.errorHooksRan && !res.headersSent && !res.destroyed) {
+      // The rules' `error` stage may still answer (a cache serving its stale copy).
+      this.errorHooksRan = true;
+      flow.error = error.toFlowError();
+      const pending = decide(env, flow, 'error', this.context);
+      if (pending instanceof Promise) {
+        this.ending = true;
+        void pending.then((decision) => {
+          this.ending = false;
+          this.afterErrorHooks(decision, error);
+        });
+      } else this.afterErrorHooks(pending, error);
+      return;
+    }
     if (!res.headersSent && !res.destroyed) {
       const page = errorPage(error.toFlowError(), flowUrl(flow.request));
       const bytes = Buffer.from(page.body);
@@ -517,6 +773,18 @@ export class Exchange {
     flow.timings.responseEnd = this.now();
     this.ending = true;
     this.endWhenDrained(() => env.emitter.end(flow, error.toFlowError()));
+  }
+
+  private afterErrorHooks(decision: HookDecision, error: ProxyError): void {
+    if (decision.action === 'respond' && !this.res.headersSent && !this.res.destroyed) {
+      this.env.deps.bus.log('warn', `${error.code}: ${error.message}; a rule answered instead`, this.flow.id);
+      this.flow.error = null;
+      this.sealCaptures();
+      this.respondLocally(decision.response);
+      return;
+    }
+    this.flow.error = null;
+    this.fail(error);
   }
 
   /**
@@ -611,6 +879,23 @@ export class Exchange {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+/** Keep a copy of a streamed body up to `max` bytes; the getter gives it (null when it grew past). */
+function observe(body: Readable, max: number): () => Buffer | null {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > max) {
+      body.off('data', onData);
+      chunks.length = 0;
+      return;
+    }
+    chunks.push(chunk);
+  };
+  body.on('data', onData);
+  return () => (size > max ? null : Buffer.concat(chunks, size));
 }
 
 /** A request that certainly has no body (so an H2 stream can end with its headers). */

@@ -7,7 +7,11 @@ import { errorPage, ProxyError } from '../core/errors.js';
 import type { FlowErrorCode } from '../core/flow.js';
 import { Exchange, newHttpFlow, type ExchangeEnv, type RequestTarget } from './exchange.js';
 import { clientInfoOf } from './client-info.js';
-import { kTarget, type TunnelTarget } from './socket-facts.js';
+import { kClientAddr, kTarget, type TunnelTarget } from './socket-facts.js';
+import { hasHook, runConnectHooks } from '../core/pipeline.js';
+import { pairsFromRaw } from '../core/headers.js';
+import { captureWhole } from '../core/capture.js';
+import { RuleContext } from './rule-context.js';
 import { selfPage } from './self-page.js';
 import { handleUpgrade } from './websocket.js';
 
@@ -74,7 +78,38 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
       recordClientError(env, socket, 'BAD_REQUEST', `CONNECT target is not host:port: ${JSON.stringify(req.url)}`, `CONNECT ${req.url ?? ''}`, 400);
       return;
     }
-    handlers.onTunnel(socket, auth, head, req.httpVersion);
+    const addons = env.deps.addons();
+    if (!hasHook(addons, 'connect')) {
+      handlers.onTunnel(socket, auth, head, req.httpVersion);
+      return;
+    }
+    const client = clientInfoOf(socket);
+    const request = { host: auth.host, port: auth.port, headers: pairsFromRaw(req.rawHeaders), client };
+    void runConnectHooks(addons, request, new RuleContext(env.deps.bus, undefined)).then((decision) => {
+      if (socket.destroyed) return;
+      if (decision.action === 'continue') {
+        const facts = socket[kClientAddr];
+        if (decision.user !== undefined && facts) facts.user = decision.user;
+        handlers.onTunnel(socket, auth, head, req.httpVersion);
+        return;
+      }
+      // Refused: the answer goes on the wire and becomes a CONNECT flow (so a 407 shows in the list).
+      const flow = newHttpFlow(env, client, { method: 'CONNECT', scheme: 'https', host: auth.host, port: auth.port, path: '', httpVersion: '1.1', headers: request.headers.filter(([k]) => k.toLowerCase() !== 'proxy-authorization'), trailers: null, body: emptyBody() });
+      if (decision.tag) flow.tags.push(decision.tag);
+      env.emitter.start(flow);
+      if (decision.action === 'drop') {
+        socket.destroy();
+        env.emitter.end(flow);
+        return;
+      }
+      const local = decision.response;
+      const bytes = typeof local.body === 'string' ? Buffer.from(local.body) : local.body;
+      const headers = [...local.headers.filter(([k]) => !/^(content-length|connection)$/i.test(k)), ['Content-Length', String(bytes.length)], ['Connection', 'close']] as Array<[string, string]>;
+      const statusText = local.statusText ?? http.STATUS_CODES[local.status] ?? '';
+      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${local.status} ${statusText}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`, 'latin1'), bytes]));
+      flow.response = { status: local.status, statusText, httpVersion: '1.1', headers, trailers: null, body: captureWhole(emptyBody(), bytes, opts.maxBodyBytes) };
+      env.emitter.end(flow);
+    });
   });
 
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket) => {

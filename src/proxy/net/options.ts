@@ -69,4 +69,9 @@ export interface ProxyDeps {
   breakpoints: () => readonly Breakpoint[];
   /** Flows waiting at breakpoints; the command API settles them. */
   pauses: PauseRegistry;
+  /**
+   * Client access control, asked once per TCP connection: null admits the client, a string refuses
+   * it and says why. Read on every connection, so it can be swapped live. Absent: everyone.
+   */
+  admit?: (address: string) => string | null;
 }

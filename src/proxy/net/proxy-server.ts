@@ -30,6 +30,8 @@ export class ProxyServer {
   private readonly sockets = new Set<net.Socket>();
   private address: AddressInfo | null = null;
   private stopping = false;
+  private refused = 0;
+  private lastRefusalLog = 0;
 
   constructor(
     private readonly opts: ProxyOptions,
@@ -98,8 +100,33 @@ export class ProxyServer {
     socket.on('error', () => {
       /* every socket error ends in 'close'; the stage that owns the socket records it on its flow */
     });
-    socket[kClientAddr] = { address: normalizeAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    const address = normalizeAddress(socket.remoteAddress);
+    socket[kClientAddr] = { address, port: socket.remotePort ?? 0 };
+    const refusal = this.deps.admit?.(address) ?? null;
+    if (refusal !== null) {
+      this.refuse(socket, refusal);
+      return;
+    }
     this.sniff(socket, undefined);
+  }
+
+  /**
+   * A client the access lists do not admit: a short 403 (proxy clients speak HTTP/1 first) and
+   * the connection closed, with a note in the event log, at most one per second so a scan cannot
+   * flood it. No flow is recorded: nothing was proxied.
+   */
+  private refuse(socket: net.Socket, reason: string): void {
+    const body = `proxyctl: access denied: ${reason}\n`;
+    socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.resume();
+    this.refused++;
+    const now = Date.now();
+    if (now - this.lastRefusalLog >= 1000) {
+      const more = this.refused > 1 ? ` (${this.refused - 1} more since the last note)` : '';
+      this.deps.bus.log('warn', `refused a connection: ${reason}${more}`);
+      this.lastRefusalLog = now;
+      this.refused = 0;
+    }
   }
 
   /** Look at the first bytes and route the connection. */

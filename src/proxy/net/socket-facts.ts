@@ -23,6 +23,6 @@ declare module 'node:net' {
     [kTarget]?: TunnelTarget;
     [kClientTls]?: ClientTlsFacts;
     /** The address of the original TCP client (a TLS socket inside a tunnel has none of its own). */
-    [kClientAddr]?: { address: string; port: number };
+    [kClientAddr]?: { address: string; port: number; user?: string };
   }
 }

@@ -38,7 +38,14 @@ function addon(name: string, behaviour: Behaviour, ran: string[], hook: HookName
 
 function context(): HookContext & { lines: Array<[LogLevel, string]> } {
   const lines: Array<[LogLevel, string]> = [];
-  return { lines, log: (level, message) => lines.push([level, message]) };
+  return {
+    lines,
+    log: (level, message) => void lines.push([level, message]),
+    throttle: () => {},
+    transformRequestBody: () => {},
+    transformResponseBody: () => {},
+    observeResponseBody: () => {},
+  };
 }
 
 describe('runHooks', () => {
