@@ -2,12 +2,14 @@ import { Box, useApp, useStdin, useStdout } from 'ink';
 import { useCallback, useMemo, useReducer, useRef, useSyncExternalStore } from 'react';
 import type { CommandApi } from '../proxy/core/commands.js';
 import type { StoreSnapshot } from '../store/flow-store.js';
+import type { RuleEntry } from '../store/rule-list.js';
 import { runTuiCommand, submitPrompt, type CommandDeps, type ToggleState } from './commands.js';
 import { DetailView } from './components/detail-view.js';
 import { EventLog } from './components/event-log.js';
 import { FlowList } from './components/flow-list.js';
 import { HelpOverlay, helpLines } from './components/help-overlay.js';
 import { PromptLine } from './components/prompt-line.js';
+import { RulesPane } from './components/rules-pane.js';
 import { StatusBar } from './components/status-bar.js';
 import { EMPTY_DOC } from './doc.js';
 import { availableTabs, tabDoc } from './detail/tabs.js';
@@ -21,6 +23,7 @@ import { hintLine, lookup, type KeyContext } from './keymap.js';
 import { layoutColumns } from './list/columns.js';
 import { screenLayout } from './layout.js';
 import { editInTerminal } from './pause/editor.js';
+import { activeRuleCount } from './rules/rule-format.js';
 import { appReducer, initialAppState } from './state/app-state.js';
 import { osc52 } from './terminal.js';
 
@@ -35,6 +38,8 @@ export interface AppProps {
   commands: CommandApi;
   info: { listen: string; mode: string; session: string | null };
   toggles: External<ToggleState>;
+  /** The rules in force, for the rules pane and the status bar. @default no rules */
+  rules?: External<readonly RuleEntry[]>;
   /** Put text on the user's clipboard. @default an OSC 52 escape written to stdout */
   copy?: (text: string) => void;
 }
@@ -42,14 +47,19 @@ export interface AppProps {
 const LIST_CONTEXTS: readonly KeyContext[] = ['list', 'global'];
 const DETAIL_CONTEXTS: readonly KeyContext[] = ['detail', 'global'];
 const HELP_CONTEXTS: readonly KeyContext[] = ['help', 'global'];
+const RULES_CONTEXTS: readonly KeyContext[] = ['rules', 'global'];
+
+const NO_RULES: readonly RuleEntry[] = [];
+const NO_RULE_LIST: External<readonly RuleEntry[]> = { subscribe: () => () => {}, getSnapshot: () => NO_RULES };
 
 /** The whole terminal UI: reads the store, keeps UI state in one reducer, sends commands. */
-export function App({ store, commands, info, toggles: toggleSource, copy }: AppProps) {
+export function App({ store, commands, info, toggles: toggleSource, rules: ruleSource = NO_RULE_LIST, copy }: AppProps) {
   const { exit } = useApp();
   const { stdout } = useStdout();
   const { stdin } = useStdin();
   const snapshot = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const toggles = useSyncExternalStore(toggleSource.subscribe, toggleSource.getSnapshot);
+  const rules = useSyncExternalStore(ruleSource.subscribe, ruleSource.getSnapshot);
   const size = useTerminalSize();
   const [state, dispatch] = useReducer(appReducer, initialAppState);
   const index = useFilterIndex(snapshot, state.filter?.predicate ?? null);
@@ -64,7 +74,7 @@ export function App({ store, commands, info, toggles: toggleSource, copy }: AppP
   const tab = tabs.includes(state.detail.tab) ? state.detail.tab : 'request';
   const doc = useMemo(() => (detailFlow ? tabDoc(detailFlow, tab, screen.width) : EMPTY_DOC), [detailFlow, tab, screen.width]);
 
-  const contexts = state.help.open ? HELP_CONTEXTS : state.view === 'detail' ? DETAIL_CONTEXTS : LIST_CONTEXTS;
+  const contexts = state.help.open ? HELP_CONTEXTS : state.view === 'detail' ? DETAIL_CONTEXTS : state.view === 'rules' ? RULES_CONTEXTS : LIST_CONTEXTS;
   const deps: CommandDeps = {
     state,
     dispatch,
@@ -76,6 +86,9 @@ export function App({ store, commands, info, toggles: toggleSource, copy }: AppP
     detailHeight: screen.detailRows,
     helpLength: help.length,
     helpHeight: screen.main,
+    rules,
+    // The pane's title row takes one row of the main area, as the list's column header does.
+    rulesHeight: screen.listRows,
     detail: state.view === 'detail' ? { flow: detailFlow, tabs, doc } : null,
     copy: copy ?? ((text) => stdout.write(osc52(text))),
     quit: () => exit(),
@@ -104,6 +117,7 @@ export function App({ store, commands, info, toggles: toggleSource, copy }: AppP
 
   let main;
   if (state.help.open) main = <HelpOverlay lines={help} scroll={state.help.scroll} width={screen.width} height={screen.main} />;
+  else if (state.view === 'rules') main = <RulesPane rules={rules} state={state.rules} width={screen.width} height={screen.listRows} />;
   else if (state.view === 'detail') {
     main = <DetailView flow={detailFlow} now={now} tabs={tabs} state={{ ...state.detail, tab }} doc={doc} width={screen.width} height={screen.detailRows} />;
   } else {
@@ -137,6 +151,7 @@ export function App({ store, commands, info, toggles: toggleSource, copy }: AppP
           intercept: toggles.intercept,
           cache: toggles.cache,
           noCache: toggles.noCache,
+          rules: activeRuleCount(rules),
           listen: info.listen,
           mode: info.mode,
           session: info.session,

@@ -3,6 +3,7 @@ import { toCurl } from '../export/curl.js';
 import { assertNever } from '../proxy/core/assert-never.js';
 import type { CommandApi, CommandResult, ProxyCommand } from '../proxy/core/commands.js';
 import type { Flow } from '../proxy/core/flow.js';
+import type { RuleEntry } from '../store/rule-list.js';
 import { formatFilterError, parseFilter } from '../proxy/filter/index.js';
 import type { Doc } from './doc.js';
 import { findMatch } from './detail/search.js';
@@ -14,6 +15,7 @@ import { selectedIndex } from './state/list-state.js';
 import type { EditResult } from './pause/editor.js';
 import { parseInterceptSpec } from './pause/pause-format.js';
 import * as pauses from './pause/pause-commands.js';
+import { removeSelectedRule, toggleSelectedRule } from './rules/rule-commands.js';
 
 /**
  * Terminals cap what OSC 52 may carry (often around 100 KB of base64); a longer command would be
@@ -41,6 +43,10 @@ export interface CommandDeps {
   detailHeight: number;
   helpLength: number;
   helpHeight: number;
+  /** The rules in force (the runtime's rule list), as the rules pane shows them. */
+  rules: readonly RuleEntry[];
+  /** Rule rows the rules pane shows. */
+  rulesHeight: number;
   /** The detail view's flow, tabs and current document (null in the list). */
   detail: { flow: Flow | undefined; tabs: readonly DetailTab[]; doc: Doc } | null;
   copy(text: string): void;
@@ -76,6 +82,13 @@ function move(d: CommandDeps, kind: 'line' | 'page' | 'end', dir: 1 | -1): void 
     const height = d.detailHeight;
     if (kind === 'end') dispatch({ type: 'detail', action: { type: 'scroll-to', where: dir < 0 ? 'top' : 'bottom', length, height } });
     else dispatch({ type: 'detail', action: { type: 'scroll', delta: kind === 'page' ? dir * height : dir, length, height } });
+    return;
+  }
+  if (state.view === 'rules') {
+    const { rules } = d;
+    const height = d.rulesHeight;
+    if (kind === 'end') dispatch({ type: 'rules', action: { type: dir < 0 ? 'top' : 'bottom', rules, height } });
+    else dispatch({ type: 'rules', action: { type: 'move', delta: kind === 'page' ? dir * height : dir, rules, height } });
     return;
   }
   const view = d.index;
@@ -180,7 +193,13 @@ export function runTuiCommand(command: TuiCommand, d: CommandDeps): void {
     case 'flow.replay':
       return withFlow(({ flow }) => send(d, { type: 'replay', flowId: flow.id }, 'replay started'));
     case 'flow.block-host':
-      return withFlow(({ flow }) => send(d, { type: 'block-host', host: flow.request.host }, `blocking ${flow.request.host}`));
+      return withFlow(({ flow }) => send(d, { type: 'block-host', host: flow.request.host }, `blocking ${flow.request.host} (p lists the rules)`));
+    case 'rules.open':
+      return dispatch({ type: 'open-rules' });
+    case 'rules.toggle':
+      return toggleSelectedRule(d);
+    case 'rules.remove':
+      return removeSelectedRule(d);
     default:
       return assertNever(command, 'TUI command');
   }

@@ -119,13 +119,12 @@ export interface Marker {
 
 /**
  * Markers in the list's flag column, most important first (a narrow column shows the first few).
- * The help overlay lists the same table as the legend.
+ * The help overlay lists the same table as the legend. What a rule did (blocked, cache hit …) has
+ * its own column (see proxy-action.ts).
  */
 export const MARKERS = {
   paused: { char: 'P', role: 'warn', help: 'paused at a breakpoint' },
   error: { char: 'E', role: 'error', help: 'failed (see the error)' },
-  blocked: { char: 'B', role: 'error', help: 'blocked by a rule' },
-  cached: { char: 'C', role: 'info', help: 'answered from or stored in the cache' },
   replayed: { char: 'R', role: 'accent', help: 'a replay of another flow' },
   websocket: { char: 'W', role: 'accent', help: 'WebSocket' },
   h2: { char: '2', role: 'muted', help: 'HTTP/2' },
@@ -136,17 +135,7 @@ export function flowMarkers(flow: Flow): Marker[] {
   const out: Marker[] = [];
   if (isPaused(flow)) out.push(MARKERS.paused);
   if (flow.error || flow.phase === 'error') out.push(MARKERS.error);
-  let cached = false;
-  let replayed = false;
-  let blocked = false;
-  for (const t of flow.tags) {
-    if (t === 'blocked') blocked = true;
-    else if (t.startsWith('cache:')) cached = true;
-    else if (t.startsWith('replay-of:')) replayed = true;
-  }
-  if (blocked) out.push(MARKERS.blocked);
-  if (cached) out.push(MARKERS.cached);
-  if (replayed) out.push(MARKERS.replayed);
+  if (flow.tags.some((t) => t.startsWith('replay-of:'))) out.push(MARKERS.replayed);
   if (flow.kind === 'websocket' || flow.websocket) out.push(MARKERS.websocket);
   if (flow.request.httpVersion === '2') out.push(MARKERS.h2);
   if (flow.request.scheme === 'https') out.push(MARKERS.tls);

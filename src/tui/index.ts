@@ -6,6 +6,7 @@ import { render } from 'ink';
 import { createElement } from 'react';
 import type { CommandApi } from '../proxy/core/commands.js';
 import type { FlowStore } from '../store/flow-store.js';
+import type { RuleEntry } from '../store/rule-list.js';
 import { App } from './app.js';
 import { enterAltScreen } from './terminal.js';
 import { ThemeContext, themeFor } from './theme.js';
@@ -17,6 +18,11 @@ export interface TuiContext {
   info: { listen: string; mode: string; session: string | null };
   /** Live toggles (cache, no-cache, intercept filter); subscribe like the store. */
   toggles: { subscribe(l: () => void): () => void; getSnapshot(): { cache: boolean; noCache: boolean; intercept: string | null } };
+  /**
+   * The rules in force (the runtime's `RuleList`), for the rules pane (`p`) and the status bar's
+   * rule count; subscribe like the store.
+   */
+  rules: { subscribe(l: () => void): () => void; getSnapshot(): readonly RuleEntry[] };
   /** @default process.stdin */
   stdin?: NodeJS.ReadStream;
   /** @default process.stdout */
@@ -43,7 +49,7 @@ export async function runTui(ctx: TuiContext): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const app = createElement(App, { store: ctx.store, commands: ctx.commands, info: ctx.info, toggles: ctx.toggles });
+    const app = createElement(App, { store: ctx.store, commands: ctx.commands, info: ctx.info, toggles: ctx.toggles, rules: ctx.rules });
     const instance = render(createElement(ThemeContext.Provider, { value: themeFor(process.env) }, app), {
       stdout,
       stdin,

@@ -7,7 +7,7 @@
  */
 
 /** Where a binding applies. The active contexts are tried most specific first, `global` last. */
-export type KeyContext = 'global' | 'list' | 'detail' | 'help';
+export type KeyContext = 'global' | 'list' | 'detail' | 'rules' | 'help';
 
 export type TuiCommand =
   | 'app.quit'
@@ -41,7 +41,10 @@ export type TuiCommand =
   | 'flow.edit'
   | 'flow.edit-url'
   | 'flow.replay-edited'
-  | 'flow.block-host';
+  | 'flow.block-host'
+  | 'rules.open'
+  | 'rules.toggle'
+  | 'rules.remove';
 
 export interface Binding {
   key: string;
@@ -57,7 +60,9 @@ const D: readonly KeyContext[] = ['detail'];
 const LD: readonly KeyContext[] = ['list', 'detail'];
 const G: readonly KeyContext[] = ['global'];
 const H: readonly KeyContext[] = ['help'];
+const P: readonly KeyContext[] = ['rules'];
 const LDH: readonly KeyContext[] = ['list', 'detail', 'help'];
+const LDHP: readonly KeyContext[] = ['list', 'detail', 'help', 'rules'];
 
 export const KEYMAP: readonly Binding[] = [
   { key: 'ctrl+c', command: 'app.quit', contexts: G, help: 'quit proxyctl' },
@@ -79,17 +84,17 @@ export const KEYMAP: readonly Binding[] = [
   { key: 'f', command: 'filter.prompt', contexts: L, help: 'set the view filter (empty clears it)', hint: 'filter' },
   { key: 'z', command: 'flows.clear', contexts: L, help: 'clear the flow list' },
 
-  { key: 'up', command: 'move.up', contexts: LDH, help: 'up one line' },
-  { key: 'k', command: 'move.up', contexts: LDH, help: 'up one line' },
-  { key: 'down', command: 'move.down', contexts: LDH, help: 'down one line' },
-  { key: 'j', command: 'move.down', contexts: LDH, help: 'down one line' },
-  { key: 'pgup', command: 'move.page-up', contexts: LDH, help: 'up one page' },
-  { key: 'pgdn', command: 'move.page-down', contexts: LDH, help: 'down one page' },
+  { key: 'up', command: 'move.up', contexts: LDHP, help: 'up one line' },
+  { key: 'k', command: 'move.up', contexts: LDHP, help: 'up one line' },
+  { key: 'down', command: 'move.down', contexts: LDHP, help: 'down one line' },
+  { key: 'j', command: 'move.down', contexts: LDHP, help: 'down one line' },
+  { key: 'pgup', command: 'move.page-up', contexts: LDHP, help: 'up one page' },
+  { key: 'pgdn', command: 'move.page-down', contexts: LDHP, help: 'down one page' },
   { key: 'space', command: 'move.page-down', contexts: LDH, help: 'down one page' },
-  { key: 'g', command: 'move.top', contexts: LDH, help: 'go to the top' },
-  { key: 'home', command: 'move.top', contexts: LDH, help: 'go to the top' },
-  { key: 'G', command: 'move.bottom', contexts: LDH, help: 'go to the bottom (the list follows new flows)' },
-  { key: 'end', command: 'move.bottom', contexts: LDH, help: 'go to the bottom (the list follows new flows)' },
+  { key: 'g', command: 'move.top', contexts: LDHP, help: 'go to the top' },
+  { key: 'home', command: 'move.top', contexts: LDHP, help: 'go to the top' },
+  { key: 'G', command: 'move.bottom', contexts: LDHP, help: 'go to the bottom (the list follows new flows)' },
+  { key: 'end', command: 'move.bottom', contexts: LDHP, help: 'go to the bottom (the list follows new flows)' },
 
   { key: 'm', command: 'flow.mark', contexts: LD, help: 'mark or unmark the flow', hint: 'mark' },
   { key: 'y', command: 'flow.copy-curl', contexts: LD, help: 'copy the request as a curl command (terminal clipboard)', hint: 'curl' },
@@ -100,7 +105,8 @@ export const KEYMAP: readonly Binding[] = [
   { key: 'R', command: 'flow.respond', contexts: LD, help: 'answer the paused request yourself: 404, or 200 text/plain hello' },
   { key: 'r', command: 'flow.replay', contexts: LD, help: 'replay the request as recorded' },
   { key: 'D', command: 'flow.replay-edited', contexts: LD, help: 'edit a copy of the request in $EDITOR and replay it' },
-  { key: 'b', command: 'flow.block-host', contexts: LD, help: "block the flow's host" },
+  { key: 'b', command: 'flow.block-host', contexts: LD, help: "block the flow's host (a rule you can undo in the rules pane, p)" },
+  { key: 'p', command: 'rules.open', contexts: LD, help: 'show the rules in force: switch them on and off, remove your own', hint: 'rules' },
 
   { key: 'tab', command: 'tab.next', contexts: D, help: 'next tab', hint: 'tabs' },
   { key: 'right', command: 'tab.next', contexts: D, help: 'next tab' },
@@ -113,6 +119,13 @@ export const KEYMAP: readonly Binding[] = [
   { key: 'N', command: 'search.prev', contexts: D, help: 'previous match' },
   { key: 'q', command: 'view.back', contexts: D, help: 'back to the list', hint: 'back' },
   { key: 'esc', command: 'view.back', contexts: D, help: 'back to the list' },
+
+  { key: 'space', command: 'rules.toggle', contexts: P, help: 'switch the selected rule on or off', hint: 'toggle' },
+  { key: 'enter', command: 'rules.toggle', contexts: P, help: 'switch the selected rule on or off' },
+  { key: 'd', command: 'rules.remove', contexts: P, help: 'remove the selected rule (rules you added; config rules live in the file)', hint: 'remove' },
+  { key: 'q', command: 'view.back', contexts: P, help: 'close the rules pane', hint: 'back' },
+  { key: 'esc', command: 'view.back', contexts: P, help: 'close the rules pane' },
+  { key: 'p', command: 'view.back', contexts: P, help: 'close the rules pane' },
 
   { key: 'q', command: 'help.toggle', contexts: H, help: 'close the help', hint: 'close' },
   { key: 'esc', command: 'help.toggle', contexts: H, help: 'close the help' },
@@ -165,12 +178,13 @@ const TITLES: Record<KeyContext, string> = {
   global: 'Everywhere',
   list: 'Flow list',
   detail: 'Flow detail',
+  rules: 'Rules pane',
   help: 'Help',
 };
 
 /** The help overlay's content: per context, one row per command with all its keys. */
 export function helpSections(keymap: readonly Binding[] = KEYMAP): HelpSection[] {
-  const order: KeyContext[] = ['list', 'detail', 'global', 'help'];
+  const order: KeyContext[] = ['list', 'detail', 'rules', 'global', 'help'];
   return order.map((context) => {
     const rows: HelpRow[] = [];
     const byCommand = new Map<string, HelpRow>();

@@ -25,7 +25,9 @@ export type Role =
   | 'punct'
   | 'tag'
   | 'attr'
-  | 'bar';
+  | 'bar'
+  /** A fact in the status bar that is switched on (the cache); drawn over the bar's inverse. */
+  | 'bar-on';
 
 /** The subset of Ink `<Text>` props a role maps to. */
 export interface TextStyle {
@@ -64,6 +66,7 @@ export const colorTheme: Theme = {
   tag: { color: 'cyan' },
   attr: { color: 'yellow' },
   bar: { inverse: true },
+  'bar-on': { bold: true, color: 'green' },
 };
 
 /**
@@ -95,6 +98,7 @@ export const monoTheme: Theme = {
   tag: {},
   attr: {},
   bar: { inverse: true },
+  'bar-on': { bold: true },
 };
 
 /** True when NO_COLOR is present and not empty, as the convention says. */

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { render } from 'ink';
 import type { CommandApi, CommandResult, ProxyCommand } from '../../src/proxy/core/commands.js';
 import { FlowStore } from '../../src/store/flow-store.js';
+import { RuleList } from '../../src/store/rule-list.js';
 import { App } from '../../src/tui/app.js';
 import type { ToggleState } from '../../src/tui/commands.js';
 import { ThemeContext, monoTheme } from '../../src/tui/theme.js';
@@ -78,6 +79,8 @@ export interface TuiHarness {
   store: FlowStore;
   commands: RecordingCommands;
   toggles: MemoryToggles;
+  /** The rule list the rules pane reads (the runtime's own store type); `set` it to change rules. */
+  rules: RuleList;
   copied: string[];
   stdout: FakeStdout;
   lastFrame(): string;
@@ -103,16 +106,17 @@ export const KEYS = {
   ctrlC: '\x03',
 } as const;
 
-export function renderTui(opts: { columns?: number; rows?: number; store?: FlowStore } = {}): TuiHarness {
+export function renderTui(opts: { columns?: number; rows?: number; store?: FlowStore; rules?: RuleList } = {}): TuiHarness {
   const store = opts.store ?? new FlowStore({ notifyIntervalMs: 0, maxFlows: 200_000 });
   const commands = new RecordingCommands();
   const toggles = new MemoryToggles();
+  const rules = opts.rules ?? new RuleList();
   const copied: string[] = [];
   const stdout = new FakeStdout(opts.columns ?? 100, opts.rows ?? 30);
   const stdin = new FakeStdin();
   const instance = render(
     <ThemeContext.Provider value={monoTheme}>
-      <App store={store} commands={commands} toggles={toggles} info={{ listen: '127.0.0.1:8080', mode: 'regular', session: 'test-session' }} copy={(t) => copied.push(t)} />
+      <App store={store} commands={commands} toggles={toggles} rules={rules} info={{ listen: '127.0.0.1:8080', mode: 'regular', session: 'test-session' }} copy={(t) => copied.push(t)} />
     </ThemeContext.Provider>,
     {
       stdout: stdout as unknown as NodeJS.WriteStream,
@@ -127,6 +131,7 @@ export function renderTui(opts: { columns?: number; rows?: number; store?: FlowS
     store,
     commands,
     toggles,
+    rules,
     copied,
     stdout,
     lastFrame,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlowStore } from '../../src/store/flow-store.js';
+import { RuleList } from '../../src/store/rule-list.js';
 import { runTui } from '../../src/tui/index.js';
 import { ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN, SHOW_CURSOR } from '../../src/tui/terminal.js';
 import { FakeStdin, FakeStdout, MemoryToggles, RecordingCommands } from './harness.js';
@@ -10,6 +11,7 @@ function context(stdin: FakeStdin, stdout: FakeStdout) {
     commands: new RecordingCommands(),
     info: { listen: '127.0.0.1:9', mode: 'regular', session: null },
     toggles: new MemoryToggles(),
+    rules: new RuleList(),
     stdin: stdin as unknown as NodeJS.ReadStream,
     stdout: stdout as unknown as NodeJS.WriteStream,
   };

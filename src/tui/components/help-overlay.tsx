@@ -2,6 +2,7 @@ import { Box } from 'ink';
 import type { Line } from '../doc.js';
 import { MARKERS } from '../format.js';
 import { helpSections, type Binding } from '../keymap.js';
+import { PROXY_ACTIONS } from '../proxy-action.js';
 import { StyledLine } from './styled-line.js';
 
 /** The help text, generated from the keymap (and the list's marker legend). */
@@ -17,6 +18,9 @@ export function helpLines(keymap?: readonly Binding[]): Line[] {
   lines.push([{ text: 'Flag column', role: 'heading' }]);
   for (const m of Object.values(MARKERS)) lines.push([{ text: `  ${m.char}  `, role: m.role }, { text: m.help }]);
   lines.push([{ text: '  *  ', role: 'warn' }, { text: 'marked (left of the row)' }]);
+  lines.push([]);
+  lines.push([{ text: 'Proxy column (what a rule did; the most important one is shown)', role: 'heading' }]);
+  for (const a of PROXY_ACTIONS) lines.push([{ text: `  ${a.label.padEnd(5)}  `, role: a.role }, { text: a.help }]);
   return lines;
 }
 

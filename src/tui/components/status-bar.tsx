@@ -1,13 +1,17 @@
 import { Text } from 'ink';
 import { useTheme } from '../theme.js';
-import { statusText, type StatusFacts } from './status-text.js';
+import { statusLine, type StatusFacts } from './status-text.js';
 
-/** The status bar: one inverse line of facts. */
+/** The status bar: one inverse line of facts, the ones switched on highlighted. */
 export function StatusBar({ facts, width }: { facts: StatusFacts; width: number }) {
   const theme = useTheme();
   return (
     <Text wrap="truncate-end" {...theme.bar}>
-      {statusText(facts, width)}
+      {statusLine(facts, width).map((s, i) => (
+        <Text key={i} {...(s.role ? theme[s.role] : {})}>
+          {s.text}
+        </Text>
+      ))}
     </Text>
   );
 }

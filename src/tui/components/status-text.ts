@@ -1,3 +1,4 @@
+import { lineText, type Line, type Segment } from '../doc.js';
 import { elideMiddle } from '../format.js';
 
 /** What the status bar reports. */
@@ -12,6 +13,8 @@ export interface StatusFacts {
   intercept: string | null;
   cache: boolean;
   noCache: boolean;
+  /** Rules switched on (config and user rules; built-in policies are not counted). @default 0 */
+  rules?: number;
   listen: string;
   mode: string;
   session: string | null;
@@ -21,11 +24,12 @@ export interface StatusFacts {
 const EXPR_MAX = 30;
 
 /**
- * The status bar as one string of exactly `width` columns: facts on the left, where the proxy
- * listens on the right. When it does not fit, the least important facts are dropped first.
+ * The status bar as segments of exactly `width` columns in all: facts on the left, where the proxy
+ * listens on the right. When it does not fit, the least important facts are dropped first. Facts
+ * that are switched on (the cache) carry a role so the bar can highlight them.
  */
-export function statusText(f: StatusFacts, width: number): string {
-  type Part = { text: string; side: 'left' | 'right'; priority: number };
+export function statusLine(f: StatusFacts, width: number): Line {
+  type Part = { text: string; side: 'left' | 'right'; priority: number; role?: Segment['role'] };
   const parts: Part[] = [
     { text: f.filter !== null ? `${f.shown}/${f.held} flows` : f.held === 1 ? '1 flow' : `${f.held} flows`, side: 'left', priority: 0 },
   ];
@@ -33,22 +37,56 @@ export function statusText(f: StatusFacts, width: number): string {
   parts.push({ text: `${f.rate.toFixed(1)} req/s`, side: 'left', priority: 6 });
   if (f.filter !== null) parts.push({ text: `filter ${elideMiddle(f.filter, EXPR_MAX)}`, side: 'left', priority: 3 });
   if (f.intercept !== null) parts.push({ text: `intercept ${elideMiddle(f.intercept, EXPR_MAX)}`, side: 'left', priority: 4 });
-  parts.push({ text: f.cache ? 'cache on' : 'cache off', side: 'left', priority: 7 });
-  if (f.noCache) parts.push({ text: 'no-cache', side: 'left', priority: 7 });
+  // On, the cache changes what clients get, so it stays longer than the (default) off.
+  parts.push(f.cache ? { text: 'cache on', side: 'left', priority: 5, role: 'bar-on' } : { text: 'cache off', side: 'left', priority: 9 });
+  if (f.noCache) parts.push({ text: 'no-cache', side: 'left', priority: 5, role: 'bar-on' });
+  if ((f.rules ?? 0) > 0) parts.push({ text: `rules ${f.rules}`, side: 'left', priority: 5 });
   parts.push({ text: `${f.mode} ${f.listen}`, side: 'right', priority: 2 });
   if (f.session) parts.push({ text: `session ${f.session}`, side: 'right', priority: 8 });
 
-  const render = (kept: Part[]): string => {
-    const left = kept.filter((p) => p.side === 'left').map((p) => p.text).join(' │ ');
-    const right = kept.filter((p) => p.side === 'right').map((p) => p.text).join(' │ ');
-    const gap = width - left.length - right.length - 2;
-    return ` ${left}${' '.repeat(Math.max(1, gap))}${right} `;
+  const render = (kept: Part[]): Segment[] => {
+    const out: Segment[] = [{ text: ' ' }];
+    const side = (which: 'left' | 'right') => {
+      kept
+        .filter((p) => p.side === which)
+        .forEach((p, i) => {
+          if (i > 0) out.push({ text: ' │ ' });
+          out.push(p.role ? { text: p.text, role: p.role } : { text: p.text });
+        });
+    };
+    side('left');
+    const leftLen = lineText(out).length - 1;
+    const rightLen = kept.filter((p) => p.side === 'right').reduce((n, p, i) => n + p.text.length + (i > 0 ? 3 : 0), 0);
+    out.push({ text: ' '.repeat(Math.max(1, width - leftLen - rightLen - 2)) });
+    side('right');
+    out.push({ text: ' ' });
+    return out;
   };
   let kept = parts;
-  while (kept.length > 1 && render(kept).length > width) {
+  let line = render(kept);
+  while (kept.length > 1 && lineText(line).length > width) {
     const worst = kept.reduce((a, b) => (b.priority > a.priority ? b : a));
     kept = kept.filter((p) => p !== worst);
+    line = render(kept);
   }
-  const out = render(kept);
-  return out.length > width ? out.slice(0, width) : out.padEnd(width);
+  return fitLine(line, width);
+}
+
+/** Cut or pad a line to exactly `width` columns. */
+function fitLine(line: Segment[], width: number): Line {
+  const out: Segment[] = [];
+  let used = 0;
+  for (const s of line) {
+    if (used >= width) break;
+    const text = s.text.slice(0, width - used);
+    used += text.length;
+    out.push(s.role ? { text, role: s.role } : { text });
+  }
+  if (used < width) out.push({ text: ' '.repeat(width - used) });
+  return out;
+}
+
+/** The status bar as one plain string of exactly `width` columns. */
+export function statusText(f: StatusFacts, width: number): string {
+  return lineText(statusLine(f, width));
 }

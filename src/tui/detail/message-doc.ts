@@ -4,6 +4,7 @@ import { bodyView } from '../body/body-doc.js';
 import { formPairs, tableLines } from '../body/table.js';
 import { arrayDoc, concatDocs, sanitize, type Doc, type Line, type Segment } from '../doc.js';
 import { formatBytesLong, statusRole } from '../format.js';
+import { tagAction } from '../proxy-action.js';
 import { requestChanges, responseChanges } from './changes-doc.js';
 
 const BLANK: Line = [];
@@ -20,6 +21,21 @@ function one(text: string, role?: Segment['role']): Line {
 function headersSection(title: string, headers: HeaderPairs, width: number): Line[] {
   if (headers.length === 0) return [heading(`${title} (none)`)];
   return [heading(`${title} (${headers.length})`), ...tableLines(headers, width)];
+}
+
+/**
+ * Every tag of the flow (and its mark), for the top of the request and response tabs; tags that
+ * say what a rule did are coloured as in the list's proxy column. Null when there are none.
+ */
+export function tagsLine(flow: Flow): Line | null {
+  const tags = [...(flow.marked ? ['marked'] : []), ...flow.tags];
+  if (tags.length === 0) return null;
+  const out: Segment[] = [{ text: 'tags: ', role: 'accent' }];
+  tags.forEach((t, i) => {
+    if (i > 0) out.push({ text: ', ', role: 'accent' });
+    out.push({ text: sanitize(t).replace(/\n/g, ' '), role: tagAction(t)?.role ?? 'accent' });
+  });
+  return out;
 }
 
 type Rendered = { decoded: ReturnType<typeof decodeBody>; view: ReturnType<typeof bodyView> };
@@ -84,7 +100,8 @@ export function requestDoc(flow: Flow, width: number): Doc {
     ],
     one(conn, 'muted'),
   ];
-  if (flow.tags.length > 0 || flow.marked) top.push(one(`tags: ${[...(flow.marked ? ['marked'] : []), ...flow.tags].join(', ')}`, 'accent'));
+  const tags = tagsLine(flow);
+  if (tags) top.push(tags);
   top.push(BLANK);
   if (flow.original?.request) top.push(...requestChanges(flow.original.request, req));
   top.push(...headersSection('Headers', req.headers, width));
@@ -102,9 +119,11 @@ export function requestDoc(flow: Flow, width: number): Doc {
 export function responseDoc(flow: Flow, width: number): Doc {
   const res = flow.response;
   const top: Line[] = [];
+  const tags = tagsLine(flow);
   if (flow.error) top.push(one(`Error ${flow.error.code}: ${flow.error.message}`, 'error'), BLANK);
   if (!res) {
     if (!flow.error) top.push(one(`No response yet (${flow.phase}).`, 'muted'));
+    if (tags) top.push(tags);
     return arrayDoc(top);
   }
   const s = flow.server;
@@ -118,6 +137,7 @@ export function responseDoc(flow: Flow, width: number): Doc {
       { text: ` ${sanitize(res.statusText)}` },
     ],
     one(conn, 'muted'),
+    ...(tags ? [tags] : []),
     BLANK,
     ...(flow.original?.response ? responseChanges(flow.original.response, res) : []),
     ...headersSection('Headers', res.headers, width),

@@ -2,8 +2,9 @@ import { flowDurationMs, type Flow } from '../../proxy/core/flow.js';
 import type { Line, Segment } from '../doc.js';
 import { pauseLabel } from '../pause/pause-format.js';
 import { elideMiddle, fit, flowContentType, flowMarkers, formatClock, formatDuration, formatSize, isPaused, shortType, statusRole } from '../format.js';
+import { ACTION_WIDTH, flowAction } from '../proxy-action.js';
 
-export type ColumnId = 'time' | 'method' | 'status' | 'host' | 'path' | 'type' | 'size' | 'duration' | 'flags';
+export type ColumnId = 'time' | 'method' | 'status' | 'action' | 'host' | 'path' | 'type' | 'size' | 'duration' | 'flags';
 
 export interface ColumnLayout {
   /** Columns shown, left to right, with their widths. */
@@ -15,6 +16,8 @@ const FIXED: ReadonlyArray<{ id: ColumnId; width: number; align: 'left' | 'right
   { id: 'time', width: 8, align: 'left', title: 'TIME', minTerminal: 90 },
   { id: 'method', width: 7, align: 'left', title: 'METHOD', minTerminal: 0 },
   { id: 'status', width: 3, align: 'left', title: 'ST', minTerminal: 0 },
+  // What the proxy did (blocked, cache hit, mocked …): kept at any width, it explains the status.
+  { id: 'action', width: ACTION_WIDTH, align: 'left', title: 'PROXY', minTerminal: 0 },
   { id: 'type', width: 5, align: 'left', title: 'TYPE', minTerminal: 70 },
   { id: 'size', width: 6, align: 'right', title: 'SIZE', minTerminal: 0 },
   { id: 'duration', width: 6, align: 'right', title: 'DUR', minTerminal: 60 },
@@ -32,7 +35,7 @@ export function layoutColumns(width: number): ColumnLayout {
   const host = Math.min(32, Math.max(Math.min(8, flex - 1), Math.floor(flex * 0.35)));
   const path = Math.max(1, flex - host);
   const byId = new Map(fixed.map((c) => [c.id, c]));
-  const order: ColumnId[] = ['time', 'method', 'status', 'host', 'path', 'type', 'size', 'duration', 'flags'];
+  const order: ColumnId[] = ['time', 'method', 'status', 'action', 'host', 'path', 'type', 'size', 'duration', 'flags'];
   const columns: Array<{ id: ColumnId; width: number; align: 'left' | 'right'; title: string }> = [];
   for (const id of order) {
     if (id === 'host') columns.push({ id, width: host, align: 'left', title: 'HOST' });
@@ -64,6 +67,9 @@ export function rowLine(flow: Flow, layout: ColumnLayout, selected: boolean, now
   const pathWidth = layout.columns.find((c) => c.id === 'path')?.width ?? 0;
   // The full label goes after the path when it fits, else the wait alone in the duration column.
   const labelInPath = paused !== null && pathWidth >= paused.length + 5;
+  const action = flowAction(flow);
+  // A blocked flow never reached its server: its target is dimmed, the action cell says why.
+  const target = action?.tag === 'blocked' ? ({ role: 'muted' } as const) : {};
   const out: Segment[] = [
     { text: selected ? '>' : ' ', role: 'accent' },
     { text: flow.marked ? '*' : ' ', role: 'warn' },
@@ -83,14 +89,17 @@ export function rowLine(flow: Flow, layout: ColumnLayout, selected: boolean, now
         out.push(cell.role ? { text: fit(cell.text, w), role: cell.role } : { text: fit(cell.text, w) });
         break;
       }
+      case 'action':
+        out.push(action ? { text: fit(action.label, w), role: action.role } : { text: ' '.repeat(w) });
+        break;
       case 'host':
-        out.push({ text: fit(elideMiddle(flow.request.host, w), w) });
+        out.push({ text: fit(elideMiddle(flow.request.host, w), w), ...target });
         break;
       case 'path': {
         const path = flow.kind === 'tunnel' ? `${flow.request.host}:${flow.request.port}` : flow.request.path;
         // A paused row says so at the end of its path: `/api/x ⏸ 12s → continue in 18s`.
         const label = labelInPath ? ` ${paused}` : '';
-        out.push({ text: elideMiddle(path, w - label.length) });
+        out.push({ text: elideMiddle(path, w - label.length), ...target });
         if (label) out.push({ text: label, role: 'warn' });
         const used = Math.min(path.length, w - label.length) + label.length;
         if (used < w) out.push({ text: ' '.repeat(w - used) });

@@ -3,6 +3,7 @@ import type { FlowPredicate } from '../list/filter-index.js';
 import { detailReducer, initialDetailState, type DetailAction, type DetailState } from './detail-state.js';
 import { initialListState, listReducer, type ListAction, type ListState } from './list-state.js';
 import { promptReducer, type PromptAction, type PromptState } from './prompt-state.js';
+import { initialRulesState, rulesReducer, type RulesAction, type RulesState } from './rules-state.js';
 
 export type MessageLevel = 'info' | 'warn' | 'error';
 
@@ -14,15 +15,18 @@ export interface ViewFilter {
 
 /** Everything the TUI remembers between frames (the flows themselves live in the store). */
 export interface AppState {
-  view: 'list' | 'detail';
+  view: 'list' | 'detail' | 'rules';
   /** Sequence number of the flow the detail view shows. */
   detailSeq: number | null;
+  /** The view the rules pane goes back to. */
+  rulesFrom: 'list' | 'detail';
   help: { open: boolean; scroll: number };
   showLog: boolean;
   message: { text: string; level: MessageLevel } | null;
   filter: ViewFilter | null;
   list: ListState;
   detail: DetailState;
+  rules: RulesState;
   prompt: PromptState | null;
 }
 
@@ -30,7 +34,9 @@ export type AppAction =
   | { type: 'list'; action: ListAction }
   | { type: 'detail'; action: DetailAction }
   | { type: 'prompt'; action: PromptAction }
+  | { type: 'rules'; action: RulesAction }
   | { type: 'open-detail'; seq: number }
+  | { type: 'open-rules' }
   | { type: 'back' }
   | { type: 'toggle-help' }
   | { type: 'help-scroll'; delta: number; length: number; height: number }
@@ -42,12 +48,14 @@ export type AppAction =
 export const initialAppState: AppState = {
   view: 'list',
   detailSeq: null,
+  rulesFrom: 'list',
   help: { open: false, scroll: 0 },
   showLog: false,
   message: null,
   filter: null,
   list: initialListState,
   detail: initialDetailState,
+  rules: initialRulesState,
   prompt: null,
 };
 
@@ -59,6 +67,8 @@ export function appReducer(state: AppState, action: AppAction): AppState {
       return { ...state, detail: detailReducer(state.detail, action.action) };
     case 'prompt':
       return { ...state, prompt: promptReducer(state.prompt, action.action) };
+    case 'rules':
+      return { ...state, rules: rulesReducer(state.rules, action.action) };
     case 'open-detail':
       return {
         ...state,
@@ -68,8 +78,13 @@ export function appReducer(state: AppState, action: AppAction): AppState {
         // The detail view's flow becomes the list's selection, so going back lands on it.
         list: { ...state.list, follow: false, selectedSeq: action.seq },
       };
+    case 'open-rules':
+      // The pane keeps its selection between visits (it is by rule id).
+      if (state.view === 'rules') return state;
+      return { ...state, view: 'rules', rulesFrom: state.view, help: { open: false, scroll: 0 } };
     case 'back':
       if (state.help.open) return { ...state, help: { open: false, scroll: 0 } };
+      if (state.view === 'rules') return { ...state, view: state.rulesFrom };
       return { ...state, view: 'list' };
     case 'toggle-help':
       return { ...state, help: { open: !state.help.open, scroll: 0 } };

@@ -25,6 +25,32 @@ describe('appReducer', () => {
     expect(appReducer(once, { type: 'back' }).view).toBe('list');
   });
 
+  it('opens the rules pane and goes back where it came from', () => {
+    const fromList = run({ type: 'open-rules' });
+    expect(fromList.view).toBe('rules');
+    expect(appReducer(fromList, { type: 'back' }).view).toBe('list');
+    const fromDetail = run({ type: 'open-detail', seq: 3 }, { type: 'open-rules' });
+    expect(fromDetail.view).toBe('rules');
+    const back = appReducer(fromDetail, { type: 'back' });
+    expect(back.view).toBe('detail');
+    expect(back.detailSeq).toBe(3);
+    // Opening it again while open changes nothing (and does not forget where to go back to).
+    expect(appReducer(fromDetail, { type: 'open-rules' })).toBe(fromDetail);
+  });
+
+  it('the rules pane keeps its selection between visits', () => {
+    const rules = [{ id: 'a' }, { id: 'b' }];
+    const s = run({ type: 'open-rules' }, { type: 'rules', action: { type: 'move', delta: 1, rules, height: 5 } }, { type: 'back' }, { type: 'open-rules' });
+    expect(s.rules.selectedId).toBe('b');
+  });
+
+  it('help over the rules pane closes first', () => {
+    const s = run({ type: 'open-rules' }, { type: 'toggle-help' });
+    const once = appReducer(s, { type: 'back' });
+    expect(once.help.open).toBe(false);
+    expect(once.view).toBe('rules');
+  });
+
   it.each<[string, AppAction[], (s: AppState) => unknown, unknown]>([
     ['help toggles', [{ type: 'toggle-help' }], (s) => s.help.open, true],
     ['help scroll clamps', [{ type: 'toggle-help' }, { type: 'help-scroll', delta: 100, length: 30, height: 10 }], (s) => s.help.scroll, 20],

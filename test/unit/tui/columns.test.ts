@@ -5,10 +5,10 @@ import { makeFlow } from '../../helpers/make-flow.js';
 
 describe('layoutColumns', () => {
   it.each([
-    [40, ['method', 'status', 'host', 'path', 'size']],
-    [60, ['method', 'status', 'host', 'path', 'size', 'duration', 'flags']],
-    [80, ['method', 'status', 'host', 'path', 'type', 'size', 'duration', 'flags']],
-    [120, ['time', 'method', 'status', 'host', 'path', 'type', 'size', 'duration', 'flags']],
+    [40, ['method', 'status', 'action', 'host', 'path', 'size']],
+    [60, ['method', 'status', 'action', 'host', 'path', 'size', 'duration', 'flags']],
+    [80, ['method', 'status', 'action', 'host', 'path', 'type', 'size', 'duration', 'flags']],
+    [120, ['time', 'method', 'status', 'action', 'host', 'path', 'type', 'size', 'duration', 'flags']],
   ])('at %d columns shows %j', (width, ids) => {
     expect(layoutColumns(width).columns.map((c) => c.id)).toEqual(ids);
   });
@@ -35,6 +35,41 @@ describe('rowLine', () => {
   ])('%s', (name, flow, parts) => {
     const text = lineText(rowLine(flow, layout, name.startsWith('selected')));
     for (const p of parts) expect(text).toContain(p);
+  });
+
+  it.each<[string, string[], string | null]>([
+    ['blocked', ['blocked'], 'BLK'],
+    ['cache hit', ['cache:HIT'], 'HIT'],
+    ['stale cache copy', ['cache:STALE'], 'STALE'],
+    ['revalidated', ['cache:REVALIDATED'], 'REVAL'],
+    ['mocked', ['mocked'], 'MOCK'],
+    ['map-local', ['map-local'], 'MAP-L'],
+    ['map-remote', ['map-remote'], 'MAP-R'],
+    ['rate-limited', ['rate-limited'], 'LIMIT'],
+    ['auth-required', ['auth-required'], 'AUTH'],
+    ['throttled', ['throttled'], 'SLOW'],
+    ['command', ['command'], 'CMD'],
+    ['the most important of several wins', ['throttled', 'cache:HIT', 'blocked'], 'BLK'],
+    ['a cache hit beats a throttle', ['throttled', 'cache:HIT'], 'HIT'],
+    ['other tags are not actions', ['replay-of:x', 'edited'], null],
+  ])('the proxy column: %s', (_name, tags, label) => {
+    const layout40 = layoutColumns(40);
+    for (const l of [layout, layout40]) {
+      const line = rowLine(makeFlow({ tags }), l, false);
+      const at = l.columns.findIndex((c) => c.id === 'action');
+      // Each column is one segment followed by a one-space gap, after the three gutter segments.
+      const cell = line[3 + at * 2]!;
+      expect(cell.text.trim()).toBe(label ?? '');
+    }
+  });
+
+  it('dims the target of a blocked flow and colours its marker as an error', () => {
+    const line = rowLine(makeFlow({ tags: ['blocked'], request: { host: 'ads.example', path: '/banner' } }), layout, false);
+    expect(line.find((s) => s.text.trim() === 'BLK')?.role).toBe('error');
+    expect(line.find((s) => s.text.includes('ads.example'))?.role).toBe('muted');
+    expect(line.find((s) => s.text.includes('/banner'))?.role).toBe('muted');
+    const plain = rowLine(makeFlow({ request: { host: 'ads.example' } }), layout, false);
+    expect(plain.find((s) => s.text.includes('ads.example'))?.role).toBeUndefined();
   });
 
   it('colours the status by class', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandResult, ProxyCommand } from '../../../src/proxy/core/commands.js';
 import { FlowStore } from '../../../src/store/flow-store.js';
+import type { RuleEntry } from '../../../src/store/rule-list.js';
 import { MAX_CLIPBOARD_CHARS, runTuiCommand, submitPrompt, type CommandDeps } from '../../../src/tui/commands.js';
 import { EMPTY_DOC } from '../../../src/tui/doc.js';
 import type { TuiCommand } from '../../../src/tui/keymap.js';
@@ -9,7 +10,7 @@ import { appReducer, initialAppState, type AppAction, type AppState } from '../.
 import { makeFlow } from '../../helpers/make-flow.js';
 
 /** Deps over a real store, with dispatched actions folded into `state` and commands recorded. */
-function setup(opts: { answer?: CommandResult; state?: Partial<AppState>; pausedB?: boolean } = {}) {
+function setup(opts: { answer?: CommandResult; state?: Partial<AppState>; pausedB?: boolean; rules?: RuleEntry[] } = {}) {
   const store = new FlowStore({ notifyIntervalMs: 0 });
   store.add(makeFlow({ id: 'a', request: { host: 'one.example' } }));
   store.add(makeFlow({ id: 'b', request: { host: 'two.example', path: '/two' }, marked: true, ...(opts.pausedB ? { phase: 'request-paused' as const, response: null } : {}) }));
@@ -39,6 +40,8 @@ function setup(opts: { answer?: CommandResult; state?: Partial<AppState>; paused
     detailHeight: 10,
     helpLength: 50,
     helpHeight: 10,
+    rules: opts.rules ?? [],
+    rulesHeight: 5,
     detail: null,
     copy: (t) => copied.push(t),
     quit: () => quit++,
@@ -122,6 +125,66 @@ describe('runTuiCommand: proxy commands for the selected flow (the newest, while
     const t = setup();
     runTuiCommand('intercept.prompt', t.deps);
     expect(t.deps.state.prompt).toMatchObject({ kind: 'intercept', text: '~u /old' });
+  });
+});
+
+describe('rules pane commands', () => {
+  const RULES: RuleEntry[] = [
+    { id: 'config:0', type: 'block', explain: 'block ~d ads.example with 403', enabled: true, source: 'config' },
+    { id: 'user:1', type: 'block', explain: 'block ~d tracker.example with 403', enabled: false, source: 'settings' },
+    { id: 'auth', type: 'auth', explain: 'require proxy authentication', enabled: true, source: 'builtin' },
+  ];
+  const inRules = (extra: Partial<AppState> = {}) => setup({ rules: RULES, state: { view: 'rules', ...extra } });
+
+  it('p opens the pane', () => {
+    const t = setup();
+    runTuiCommand('rules.open', t.deps);
+    expect(t.deps.state.view).toBe('rules');
+  });
+
+  it.each<[string, number, ProxyCommand]>([
+    ['switches off a rule that is on', 0, { type: 'toggle-rule', ruleId: 'config:0', enabled: false }],
+    ['switches on a rule that is off', 1, { type: 'toggle-rule', ruleId: 'user:1', enabled: true }],
+  ])('toggle %s', async (_name, moves, expected) => {
+    const t = inRules();
+    for (let i = 0; i < moves; i++) runTuiCommand('move.down', t.deps);
+    runTuiCommand('rules.toggle', t.deps);
+    await settle();
+    expect(t.sent).toEqual([expected]);
+    expect(t.deps.state.message?.level).toBe('info');
+  });
+
+  it('moves within the rules, not the flow list', () => {
+    const t = inRules();
+    runTuiCommand('move.bottom', t.deps);
+    expect(t.deps.state.rules.selectedId).toBe('auth');
+    runTuiCommand('move.up', t.deps);
+    expect(t.deps.state.rules.selectedId).toBe('user:1');
+    runTuiCommand('move.page-up', t.deps);
+    expect(t.deps.state.rules.selectedId).toBe('config:0');
+    expect(t.deps.state.list).toEqual(initialAppState.list);
+  });
+
+  it.each<[string, number, ProxyCommand[], RegExp]>([
+    ['removes a user rule', 1, [{ type: 'remove-rule', ruleId: 'user:1' }], /^removed: block ~d tracker/],
+    ['refuses a config rule', 0, [], /config file are edited in the file/],
+    ['refuses a built-in policy', 2, [], /built-in policies cannot be removed/],
+  ])('remove %s', async (_name, moves, sent, message) => {
+    const t = inRules();
+    for (let i = 0; i < moves; i++) runTuiCommand('move.down', t.deps);
+    runTuiCommand('rules.remove', t.deps);
+    await settle();
+    expect(t.sent).toEqual(sent);
+    expect(t.deps.state.message?.text).toMatch(message);
+  });
+
+  it('says so when there is no rule to act on', async () => {
+    const t = setup({ state: { view: 'rules' } });
+    runTuiCommand('rules.toggle', t.deps);
+    runTuiCommand('rules.remove', t.deps);
+    await settle();
+    expect(t.sent).toEqual([]);
+    expect(t.deps.state.message).toEqual({ text: 'no rule selected', level: 'warn' });
   });
 });
 

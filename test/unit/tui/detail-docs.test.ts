@@ -46,6 +46,8 @@ describe('detail tabs', () => {
       ['Error UPSTREAM_REFUSED: connect ECONNREFUSED 192.0.2.10:80'],
     ],
     ['response: still waiting', { response: null }, 'response', ['No response yet (waiting).']],
+    ['response: the tags, as on the request tab', { response: { status: 403 }, tags: ['blocked'], marked: true }, 'response', ['HTTP/1.1 403 Forbidden', 'tags: marked, blocked']],
+    ['response: tags of a flow without a response', { response: null, error: { code: 'KILLED', message: 'dropped' }, tags: ['blocked'] }, 'response', ['Error KILLED: dropped', 'tags: blocked']],
     [
       'timing: marks and the proxy overhead',
       { timings: { requestHeaders: 1, upstreamConnect: 5, upstreamTls: null, upstreamSent: 9, firstByte: 30, responseEnd: 35 } },
@@ -78,6 +80,19 @@ describe('detail tabs', () => {
   ])('%s', (_name, overrides, tab, parts) => {
     const out = text(tabDoc(makeFlow(overrides), tab, 100));
     for (const p of parts) expect(out).toContain(p);
+  });
+
+  it('colours the tags that say what a rule did as the list does', () => {
+    const doc = tabDoc(makeFlow({ tags: ['blocked', 'cache:HIT', 'edited'] }), 'request', 100);
+    const line = Array.from({ length: doc.length }, (_, i) => doc.line(i)).find((l) => l[0]?.text === 'tags: ')!;
+    expect(line.map((s) => [s.text, s.role])).toEqual([
+      ['tags: ', 'accent'],
+      ['blocked', 'error'],
+      [', ', 'accent'],
+      ['cache:HIT', 'ok'],
+      [', ', 'accent'],
+      ['edited', 'accent'],
+    ]);
   });
 
   it('shows the proxy overhead from the flow model', () => {

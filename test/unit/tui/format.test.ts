@@ -99,10 +99,10 @@ describe('flowMarkers', () => {
     ['websocket', { websocket: {} }, 'W'],
     ['paused', { phase: 'request-paused', response: null }, 'P'],
     ['error', { error: { code: 'UPSTREAM_REFUSED' }, response: null }, 'E'],
-    ['blocked', { tags: ['blocked'] }, 'B'],
-    ['cached', { tags: ['cache:HIT'] }, 'C'],
     ['replayed', { tags: ['replay-of:abc'] }, 'R'],
-    ['several, most important first', { tags: ['replay-of:x', 'blocked'], request: { scheme: 'https' } }, 'BRS'],
+    // What rules did has its own column (proxy-action.ts), not a flag.
+    ['blocked and cached are not flags', { tags: ['blocked', 'cache:HIT'] }, ''],
+    ['several, most important first', { tags: ['replay-of:x', 'blocked'], request: { scheme: 'https' }, error: { code: 'KILLED' } }, 'ERS'],
   ])('%s → %j', (_name, overrides, chars) => {
     expect(flowMarkers(makeFlow(overrides)).map((m) => m.char).join('')).toBe(chars);
   });

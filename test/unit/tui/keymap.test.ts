@@ -50,6 +50,20 @@ describe('keymap table', () => {
     ['/', ['detail', 'global'], 'search.prompt'],
     ['n', ['detail', 'global'], 'search.next'],
     ['N', ['detail', 'global'], 'search.prev'],
+    ['p', ['list', 'global'], 'rules.open'],
+    ['p', ['detail', 'global'], 'rules.open'],
+    ['p', ['rules', 'global'], 'view.back'],
+    ['q', ['rules', 'global'], 'view.back'],
+    ['esc', ['rules', 'global'], 'view.back'],
+    ['space', ['rules', 'global'], 'rules.toggle'],
+    ['enter', ['rules', 'global'], 'rules.toggle'],
+    ['d', ['rules', 'global'], 'rules.remove'],
+    ['d', ['list', 'global'], undefined],
+    ['j', ['rules', 'global'], 'move.down'],
+    ['up', ['rules', 'global'], 'move.up'],
+    ['G', ['rules', 'global'], 'move.bottom'],
+    ['c', ['rules', 'global'], 'cache.toggle'],
+    ['b', ['rules', 'global'], undefined],
   ])('%s in %j → %s', (key, contexts, command) => {
     expect(lookup(key, contexts)?.command).toBe(command);
   });
@@ -78,8 +92,9 @@ describe('helpSections', () => {
 
 describe('hintLine', () => {
   it('shows the hints of the active contexts, specific first', () => {
-    expect(hintLine(['list', 'global'], 200)).toBe('q:quit  Enter:open  f:filter  m:mark  y:curl  ?:help');
-    expect(hintLine(['detail', 'global'], 200)).toBe('m:mark  y:curl  Tab:tabs  /:search  q:back  ?:help');
+    expect(hintLine(['list', 'global'], 200)).toBe('q:quit  Enter:open  f:filter  m:mark  y:curl  p:rules  ?:help');
+    expect(hintLine(['rules', 'global'], 200)).toBe('Space:toggle  d:remove  q:back  ?:help');
+    expect(hintLine(['detail', 'global'], 200)).toBe('m:mark  y:curl  p:rules  Tab:tabs  /:search  q:back  ?:help');
   });
   it('cuts whole hints to the width', () => {
     expect(hintLine(['list', 'global'], 20)).toBe('q:quit  Enter:open');

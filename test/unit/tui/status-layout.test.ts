@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { statusText, type StatusFacts } from '../../../src/tui/components/status-text.js';
+import { statusLine, statusText, type StatusFacts } from '../../../src/tui/components/status-text.js';
+import { lineText } from '../../../src/tui/doc.js';
 import { screenLayout } from '../../../src/tui/layout.js';
 import { rateFrom } from '../../../src/tui/hooks/use-request-rate.js';
 
@@ -39,10 +40,31 @@ describe('statusText', () => {
     [{ filter: null, held: 1, paused: 0 }, '1 flow ', 'paused'],
     [{ filter: null, held: 5 }, '5 flows', 'filter'],
     [{ intercept: null, noCache: true, cache: false }, 'no-cache', 'intercept'],
+    [{ cache: false }, 'cache off', 'cache on'],
+    [{ rules: 3 }, 'rules 3', 'no-cache'],
+    [{ rules: 0 }, 'cache on', 'rules'],
   ])('%j', (change, has, hasNot) => {
     const s = statusText({ ...facts, ...change }, 200);
     expect(s).toContain(has);
     expect(s).not.toContain(hasNot);
+  });
+
+  it('highlights what is switched on', () => {
+    const line = statusLine({ ...facts, noCache: true }, 200);
+    expect(line.find((s) => s.text === 'cache on')?.role).toBe('bar-on');
+    expect(line.find((s) => s.text === 'no-cache')?.role).toBe('bar-on');
+    expect(statusLine({ ...facts, cache: false }, 200).find((s) => s.text === 'cache off')?.role).toBeUndefined();
+  });
+
+  it('keeps the cache and the rules longer than the request rate, and fits the width', () => {
+    for (const width of [20, 40, 60, 80, 100]) {
+      const line = statusLine({ ...facts, noCache: true, rules: 12 }, width);
+      expect(lineText(line)).toHaveLength(width);
+    }
+    const s = statusText({ ...facts, rules: 12, filter: null, intercept: null, paused: 0, session: null }, 64);
+    expect(s).toContain('cache on');
+    expect(s).toContain('rules 12');
+    expect(s).not.toContain('req/s');
   });
 
   it('elides a long filter expression', () => {
