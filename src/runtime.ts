@@ -1,11 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { CertificateAuthority } from './ca/index.js';
 import { caDir } from './config/paths.js';
-import type { StartSettings } from './config/start-options.js';
+import { UsageError, type StartSettings } from './config/start-options.js';
 import { EventBus } from './proxy/bus.js';
 import type { CommandApi, CommandResult, ProxyCommand, RequestEdit } from './proxy/core/commands.js';
 import { assertNever } from './proxy/core/assert-never.js';
-import type { Addon } from './proxy/core/pipeline.js';
 import { defaultProxyOptions, type ProxyOptions } from './proxy/net/options.js';
 import { ProxyServer } from './proxy/net/proxy-server.js';
 import { FlowStore } from './store/flow-store.js';
@@ -17,6 +16,12 @@ import { PauseRegistry } from './proxy/core/pauses.js';
 import { applyRequestEdit, applyResponseEdit, EditError } from './proxy/core/edits.js';
 import { replayThroughProxy } from './proxy/net/replay-client.js';
 import { Toggles } from './store/toggles.js';
+import type { ConfigFile } from './config/schema.js';
+import { watchConfigFile } from './config/watch.js';
+import { checkConfigReferences } from './config/references.js';
+import { SettingsStore } from './store/settings.js';
+import { PolicyError, RulesController, type PolicyFlags } from './rules-controller.js';
+import { dirname, resolve as resolvePath } from 'node:path';
 
 export interface RuntimeOptions {
   /** `$PROXYCTL_HOME`. */
@@ -30,7 +35,14 @@ export interface RuntimeOptions {
   net?: Partial<ProxyOptions>;
   /** Store notification window; 0 for synchronous (tests). */
   storeNotifyMs?: number;
+  /** The parsed config file (rules, access lists, proxy auth, cache). @default {} */
+  config?: ConfigFile;
+  /** Where the config came from: relative paths resolve against its folder, and it is watched. */
+  configPath?: string | null;
 }
+
+/** Default byte budget of the response cache (DESIGN.md §7). */
+const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
 /**
  * The composition root (DESIGN.md §2): builds the CA, the bus, the store and the proxy, wires the
@@ -43,7 +55,10 @@ export class Runtime implements CommandApi {
   readonly proxy: ProxyServer;
   readonly commands: CommandApi = this;
   readonly toggles = new Toggles();
-  private addons: Addon[] = [];
+  /** Rules, access lists, auth and the cache: what the pipeline is made of; the rules pane's store. */
+  readonly rules: RulesController;
+  private settingsStore: SettingsStore | null = null;
+  private watcher: { close(): void } | null = null;
   /** Records every finished flow into `$PROXYCTL_HOME/sessions/NAME/` (DESIGN §9). */
   recorder: SessionRecorder | null = null;
   private detachRecorder: (() => void) | null = null;
@@ -62,6 +77,7 @@ export class Runtime implements CommandApi {
     this.bus = new EventBus((err) => process.emitWarning(`proxyctl: event subscriber failed: ${String(err)}`));
     this.store = new FlowStore({ maxFlows: settings.maxFlows, notifyIntervalMs: opts.storeNotifyMs ?? 50, busyNotifyIntervalMs: opts.storeNotifyMs ?? 250 });
     this.bus.onAny((event) => this.store.apply(event));
+    this.rules = new RulesController(this.bus, this.toggles, null, opts.config?.cache?.maxBytes ?? DEFAULT_CACHE_BYTES);
     const netOpts: ProxyOptions = {
       ...defaultProxyOptions,
       host: settings.host,
@@ -78,15 +94,37 @@ export class Runtime implements CommandApi {
     this.proxy = new ProxyServer(netOpts, {
       bus: this.bus,
       certificates: ca,
-      addons: () => this.addons,
+      addons: this.rules.addons,
       breakpoints: () => this.breakpointList,
       pauses: this.pauses,
+      admit: this.rules.admit,
     });
+    this.rules.watchBreakpoints((bps) => this.setRuleBreakpoints(bps));
+  }
+
+  /** Policy from flags (they override the file), kept for reloads. */
+  private get policyFlags(): PolicyFlags {
+    return { proxyAuth: this.settings.proxyAuth, allow: this.settings.allow };
   }
 
   static async create(opts: RuntimeOptions): Promise<Runtime> {
     const ca = opts.ca ?? (await CertificateAuthority.loadOrCreate({ dir: caDir(opts.home) }));
     const rt = new Runtime(ca, opts.settings, opts);
+    rt.configPath = opts.configPath ? resolvePath(opts.configPath) : null;
+    const config = opts.config ?? {};
+    // Apply the config first: a config that cannot be applied (missing htpasswd file) stops here.
+    try {
+      rt.rules.applyConfig(config, rt.baseDir, rt.policyFlags);
+    } catch (err) {
+      if (err instanceof PolicyError) throw new UsageError(err.message);
+      throw err;
+    }
+    // The user's own rules and toggles live in settings.json; the config file's toggles win.
+    rt.settingsStore = await SettingsStore.open(opts.home);
+    rt.rules.attachSettings(rt.settingsStore);
+    const saved = rt.settingsStore.settings;
+    rt.toggles.set({ cache: config.cache?.enabled ?? saved.toggles.cache, noCache: config.noCache ?? saved.toggles.noCache });
+    rt.rules.setUserRules(saved.rules);
     // Subscribed before any face (the access log): a printed access line means the flow is on disk.
     rt.recorder = await SessionRecorder.open(opts.home, opts.settings.session ?? defaultSessionName(), { continue: true });
     rt.detachRecorder = rt.recorder.attach(rt.bus);
@@ -95,7 +133,48 @@ export class Runtime implements CommandApi {
 
   async start(): Promise<AddressInfo> {
     this.address = await this.proxy.listen();
+    if (this.configPath) this.watchConfig(this.configPath);
     return this.address;
+  }
+
+  private configPath: string | null = null;
+  private reloading: Promise<void> = Promise.resolve();
+
+  /** Folder that relative paths in the config resolve against. */
+  private get baseDir(): string {
+    return this.configPath ? dirname(this.configPath) : process.cwd();
+  }
+
+  /** Hot reload (issue 6): a valid change applies at once; an invalid one is refused, loudly. */
+  private watchConfig(path: string): void {
+    this.watcher = watchConfigFile(path, {
+      // Reloads run one at a time, in the order the changes were seen.
+      onChange: (config) => void (this.reloading = this.reloading.then(() => this.reload(path, config))),
+      onInvalid: (problems) => {
+        this.bus.log('error', `config ${path} has problems; the previous config stays in force:\n  ${problems.join('\n  ')}`);
+      },
+    });
+  }
+
+  private async reload(path: string, config: ConfigFile): Promise<void> {
+    const refs = await checkConfigReferences(config, this.baseDir);
+    for (const w of refs.warnings) this.bus.log('warn', `config ${path}: ${w}`);
+    if (refs.errors.length) {
+      this.bus.log('error', `config ${path} not applied; the previous config stays in force:\n  ${refs.errors.join('\n  ')}`);
+      return;
+    }
+    try {
+      this.rules.applyConfig(config, this.baseDir, this.policyFlags);
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      this.bus.log('error', `config ${path} not applied: ${err.message}; the previous config stays in force`);
+      return;
+    }
+    const toggles: { cache?: boolean; noCache?: boolean } = {};
+    if (config.cache?.enabled !== undefined) toggles.cache = config.cache.enabled;
+    if (config.noCache !== undefined) toggles.noCache = config.noCache;
+    if (Object.keys(toggles).length) this.toggles.set(toggles);
+    this.bus.log('info', `config ${path} reloaded: ${this.rules.summary()}${restartNote(config, this.settings)}`);
   }
 
   /** `http://HOST:PORT` of the listener (after start). */
@@ -112,6 +191,8 @@ export class Runtime implements CommandApi {
 
   /** Graceful stop: stop accepting, drain flows in flight up to the deadline, close. */
   async stop(deadlineMs = 5000): Promise<void> {
+    this.watcher?.close();
+    this.watcher = null;
     await this.proxy.stop(deadlineMs);
     this.detachRecorder?.();
     await this.recorder?.close();
@@ -153,12 +234,43 @@ export class Runtime implements CommandApi {
       case 'replay':
         return this.replay(command.flowId, command.request);
       case 'block-host':
+        return this.policy(() => this.rules.blockHost(command.host));
       case 'set-cache':
+        return this.setToggle({ cache: command.enabled }, `response cache ${command.enabled ? 'on' : 'off'}`);
       case 'set-no-cache':
-        return { ok: false, error: `${command.type} is not available yet` };
+        return this.setToggle({ noCache: command.enabled }, `no caching ${command.enabled ? 'on' : 'off'}`);
+      case 'toggle-rule':
+        return this.policy(() => this.rules.toggle(command.ruleId, command.enabled));
+      case 'remove-rule':
+        return this.policy(() => this.rules.remove(command.ruleId));
       default:
         return assertNever(command, 'command');
     }
+  }
+
+  private async policy(change: () => Promise<string>): Promise<CommandResult> {
+    try {
+      const message = await change();
+      this.bus.log('info', message);
+      return { ok: true, message };
+    } catch (err) {
+      if (err instanceof PolicyError) return { ok: false, error: err.message };
+      return { ok: false, error: `cannot save the rules: ${(err as Error).message}` };
+    }
+  }
+
+  /** Flip a live toggle and remember it in settings.json for the next start. */
+  private async setToggle(change: { cache?: boolean; noCache?: boolean }, message: string): Promise<CommandResult> {
+    this.toggles.set(change);
+    this.bus.log('info', message);
+    try {
+      await this.settingsStore?.update((s) => {
+        Object.assign(s.toggles, change);
+      });
+    } catch (err) {
+      this.bus.log('warn', `toggle not saved: ${(err as Error).message}`);
+    }
+    return { ok: true, message };
   }
 
   private setIntercept(filter: string | null, on: BreakpointStage[]): CommandResult {
@@ -215,4 +327,14 @@ export class Runtime implements CommandApi {
     });
     return { ok: true, message: `replaying ${request.method} ${request.host}` };
   }
+}
+
+/** Settings read only at start: say so when a reload changes them. */
+function restartNote(config: ConfigFile, running: StartSettings): string {
+  const changed: string[] = [];
+  if (config.listen?.port !== undefined && config.listen.port !== running.port && running.port !== 0) changed.push('listen.port');
+  if (config.listen?.host !== undefined && config.listen.host !== running.host) changed.push('listen.host');
+  if (config.mode !== undefined && config.mode !== running.mode) changed.push('mode');
+  if (config.capture?.maxBodyBytes !== undefined && config.capture.maxBodyBytes !== running.maxBodyBytes) changed.push('capture.maxBodyBytes');
+  return changed.length ? ` (${changed.join(', ')} take effect after a restart)` : '';
 }

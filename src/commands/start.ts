@@ -5,7 +5,7 @@ import { instancePath } from '../browser/instance.js';
 import { proxyctlHome } from '../config/paths.js';
 import { loadConfigFile } from '../config/load.js';
 import { mergeSettings, startFlagsSchema, UsageError, type StartSettings } from '../config/start-options.js';
-import { formatIssues } from '../config/schema.js';
+import { formatIssues, type ConfigFile } from '../config/schema.js';
 import { formatAccessLine } from '../ops/access-log.js';
 import { Runtime } from '../runtime.js';
 
@@ -31,11 +31,13 @@ export function startCommand(): Command {
     .option('--upstream-timeout <ms>', 'wait this long for upstream response headers (default 60000)')
     .option('--max-body-bytes <n>', 'bytes of each body captured on a flow (default 4194304)')
     .option('--max-flows <n>', 'flows kept in memory (default 20000)')
+    .option('--proxy-auth <user:pass|@file>', 'require proxy authentication (Basic): one user, or an htpasswd file')
+    .option('--allow <cidr...>', 'client addresses admitted (default: loopback only)')
     .action(async (raw: Record<string, unknown>, cmd: Command) => {
       const parsed = startFlagsSchema.safeParse(raw);
       if (!parsed.success) cmd.error(`error: ${formatIssues(parsed.error)[0]!.replace(/^(\w+): /, '')}`, { exitCode: 2, code: 'proxyctl.usage' });
       const flags = parsed.data!;
-      let file = {};
+      let file: ConfigFile = {};
       if (flags.config) {
         const loaded = await loadConfigFile(flags.config);
         if (!loaded.ok) cmd.error(`error: config ${flags.config}:\n  ${loaded.problems.join('\n  ')}`, { exitCode: 2, code: 'proxyctl.config' });
@@ -49,15 +51,21 @@ export function startCommand(): Command {
         throw err;
       }
       if (settings!.mode !== 'regular') cmd.error(`error: --mode ${settings!.mode} is not supported by this build yet (only regular)`, { exitCode: 2, code: 'proxyctl.usage' });
-      await run(settings!);
+      await run(settings!, file, flags.config ?? null, cmd);
     });
 }
 
 
-async function run(initial: StartSettings): Promise<void> {
+async function run(initial: StartSettings, config: ConfigFile, configPath: string | null, cmd: Command): Promise<void> {
   let settings = initial;
   const home = proxyctlHome();
-  const runtime = await Runtime.create({ home, settings });
+  let runtime: Runtime;
+  try {
+    runtime = await Runtime.create({ home, settings, config, configPath });
+  } catch (err) {
+    if (err instanceof UsageError) cmd.error(`error: ${err.message}`, { exitCode: 2, code: 'proxyctl.config' });
+    throw err;
+  }
   try {
     await runtime.start();
   } catch (err) {
@@ -93,11 +101,15 @@ async function run(initial: StartSettings): Promise<void> {
       commands: runtime.commands,
       info: { listen: runtime.url.replace(/^http:\/\//, ''), mode: settings.mode, session: runtime.recorder?.name ?? settings.session },
       toggles: runtime.toggles,
+      rules: runtime.rules.list,
     });
     await stop();
     return;
   }
   process.stdout.write(`proxyctl listening on ${runtime.url}\n`);
+  if ((settings.host === '0.0.0.0' || settings.host === '::') && !settings.allow && !config.access?.allow) {
+    process.stderr.write('proxyctl: note: only loopback clients are admitted; set access.allow in the config (or --allow CIDR) to admit others\n');
+  }
   if (settings.accessLogFile) accessLog = createWriteStream(settings.accessLogFile, { flags: 'a' });
   const out = accessLog ?? process.stdout;
   // Lines are batched per event-loop turn: one write for many flows instead of one each (a

@@ -40,6 +40,11 @@ export const startFlagsSchema = z
     upstreamTimeout: intText('--upstream-timeout', 1, 3_600_000).optional(),
     maxBodyBytes: intText('--max-body-bytes', 0, 1 << 30).optional(),
     maxFlows: intText('--max-flows', 1, 10_000_000).optional(),
+    proxyAuth: z
+      .string()
+      .refine((v) => (v.startsWith('@') ? v.length > 1 : /^[^:]+:.*$/.test(v)), '--proxy-auth takes USER:PASS or @HTPASSWD_FILE')
+      .optional(),
+    allow: z.array(z.string().min(1)).optional(),
   })
   .strict();
 export type StartFlags = z.infer<typeof startFlagsSchema>;
@@ -61,6 +66,10 @@ export interface StartSettings {
   connectTimeoutMs: number;
   maxBodyBytes: number;
   maxFlows: number;
+  /** `--proxy-auth USER:PASS` or `@FILE`; overrides the config's proxyAuth. */
+  proxyAuth: string | null;
+  /** `--allow CIDR…`; replaces the config's access.allow. */
+  allow: string[] | null;
 }
 
 /** Thrown for a bad option or config value; the CLI prints the message and exits 2. */
@@ -101,5 +110,7 @@ export function mergeSettings(flags: StartFlags, file: ConfigFile): StartSetting
     connectTimeoutMs: file.upstream?.connectTimeoutMs ?? 10_000,
     maxBodyBytes: flags.maxBodyBytes ?? file.capture?.maxBodyBytes ?? 4 * 1024 * 1024,
     maxFlows: flags.maxFlows ?? file.store?.maxFlows ?? 20_000,
+    proxyAuth: flags.proxyAuth ?? null,
+    allow: flags.allow ?? null,
   };
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { mergeSettings, startFlagsSchema } from '../../src/config/start-options.js';
 import type { Flow } from '../../src/proxy/core/flow.js';
+import type { ConfigFile } from '../../src/config/schema.js';
 import type { ProxyOptions } from '../../src/proxy/net/options.js';
 import { Runtime } from '../../src/runtime.js';
 import { originCa } from './origin-certs.js';
@@ -30,6 +31,10 @@ export interface StartProxyOptions {
    * Pass `[]` to trust only Node's default store (the origin CA is then unknown).
    */
   upstreamCa?: string[];
+  /** A parsed config file (rules, access, proxyAuth, cache …), as `--config` would give. */
+  config?: ConfigFile;
+  /** The config file's path: relative paths in it resolve against its folder, and it is watched. */
+  configPath?: string;
 }
 
 export interface TestProxy {
@@ -57,7 +62,7 @@ export function isFinished(f: Flow): boolean {
 export async function startProxy(opts: StartProxyOptions = {}): Promise<TestProxy> {
   const home = await mkdtemp(join(tmpdir(), 'proxyctl-test-home-'));
   const extraCa = opts.upstreamCa ?? [originCa.cert];
-  const settings = mergeSettings(startFlagsSchema.parse({ port: '0', tui: false, ...opts.flags }), {});
+  const settings = mergeSettings(startFlagsSchema.parse({ port: '0', tui: false, ...opts.flags }), opts.config ?? {});
   const runtime = await Runtime.create({
     home,
     settings,
@@ -65,6 +70,8 @@ export async function startProxy(opts: StartProxyOptions = {}): Promise<TestProx
     // An empty list means "no extra anchors": Node's own default store, exactly as the CLI runs.
     upstreamCa: extraCa.length ? extraCa : undefined,
     ...(opts.net ? { net: opts.net } : {}),
+    ...(opts.config ? { config: opts.config } : {}),
+    ...(opts.configPath ? { configPath: opts.configPath } : {}),
     storeNotifyMs: 0,
   });
   try {
