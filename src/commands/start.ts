@@ -124,6 +124,8 @@ async function run(initial: StartSettings, config: ConfigFile, configPath: strin
     pending += `${formatAccessLine(e.flow, settings.logFormat)}\n`;
   });
   runtime.bus.on('log', (e) => {
+    // Warnings and errors, and notes about the proxy as a whole (config reloaded, rule added).
     if (e.level === 'warn' || e.level === 'error') process.stderr.write(`proxyctl: ${e.level}: ${e.message}\n`);
+    else if (e.level === 'info' && e.flowId === undefined) process.stderr.write(`proxyctl: ${e.message}\n`);
   });
 }
