@@ -38,7 +38,10 @@ export class RulesController {
   private configRules: CompiledRule[] = [];
   private userRules: CompiledRule[] = [];
   private userSpecs: RuleSpec[] = [];
-  /** Enabled state of config rules changed in the TUI (config rules are not written back). */
+  /**
+   * Enabled state of config rules changed in the TUI (config rules are not written back), keyed by
+   * the rule's content: after a reload the choice follows the same rule, never its position.
+   */
   private readonly overrides = new Map<string, boolean>();
   private auth: Addon | null = null;
   private admitFn: (address: string) => string | null = () => null;
@@ -135,7 +138,7 @@ export class RulesController {
   /** The user's own rules (settings.json), e.g. from `b` in the TUI. */
   setUserRules(specs: RuleSpec[]): void {
     this.userSpecs = specs;
-    this.userRules = compileRules(specs, { baseDir: process.cwd() });
+    this.userRules = compileRules(specs, { baseDir: process.cwd(), label: 'user rules' });
     this.rebuild();
   }
 
@@ -156,7 +159,8 @@ export class RulesController {
       const i = Number(id.slice('user:'.length));
       await this.saveUserRules(this.userSpecs.map((s, j) => (j === i ? { ...s, enabled: next } : s)));
     } else if (entry.source === 'config') {
-      this.overrides.set(id, next);
+      const rule = this.configRules[Number(id.slice('config:'.length))];
+      if (rule) this.overrides.set(contentKey(rule.spec), next);
       this.rebuild();
     } else if (id === 'cache') this.toggles.set({ cache: next });
     else if (id === 'no-cache') this.toggles.set({ noCache: next });
@@ -178,16 +182,16 @@ export class RulesController {
     this.setUserRules(specs);
   }
 
-  private enabled(rule: CompiledRule, id: string): boolean {
-    return this.overrides.get(id) ?? rule.spec.enabled;
+  private enabled(rule: CompiledRule, source: 'config' | 'user'): boolean {
+    return (source === 'config' ? this.overrides.get(contentKey(rule.spec)) : undefined) ?? rule.spec.enabled;
   }
 
   private rebuild(): void {
     const items: Array<{ stage: PipelineStage; addon: Addon }> = [];
     const breakpoints: Breakpoint[] = [];
-    const take = (rules: CompiledRule[], prefix: string) => {
+    const take = (rules: CompiledRule[], source: 'config' | 'user') => {
       for (const rule of rules) {
-        if (!this.enabled(rule, `${prefix}:${rule.index}`)) continue;
+        if (!this.enabled(rule, source)) continue;
         if (rule.breakpoint) breakpoints.push(rule.breakpoint);
         if (rule.addon && rule.spec.type !== 'breakpoint') items.push({ stage: rule.spec.type, addon: rule.addon });
       }
@@ -209,8 +213,8 @@ export class RulesController {
     if (this.auth) entries.push({ id: 'auth', type: 'auth', explain: this.auth.explain(), enabled: true, source: 'builtin' });
     entries.push({ id: 'cache', type: 'cache', explain: this.cacheRule.explain(), enabled: t.cache, source: 'builtin' });
     entries.push({ id: 'no-cache', type: 'no-cache', explain: this.noCache.explain(), enabled: t.noCache, source: 'builtin' });
-    for (const r of this.configRules) entries.push({ id: `config:${r.index}`, type: r.spec.type, explain: r.explain, enabled: this.enabled(r, `config:${r.index}`), source: 'config' });
-    for (const r of this.userRules) entries.push({ id: `user:${r.index}`, type: r.spec.type, explain: r.explain, enabled: this.enabled(r, `user:${r.index}`), source: 'settings' });
+    for (const r of this.configRules) entries.push({ id: `config:${r.index}`, type: r.spec.type, explain: r.explain, enabled: this.enabled(r, 'config'), source: 'config' });
+    for (const r of this.userRules) entries.push({ id: `user:${r.index}`, type: r.spec.type, explain: r.explain, enabled: this.enabled(r, 'user'), source: 'settings' });
     this.list.set(entries);
   }
 
@@ -223,4 +227,10 @@ export class RulesController {
   log(message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
     this.bus.log(level, message);
   }
+}
+
+/** A rule's identity for remembered on/off choices: its spec without the `enabled` flag. */
+function contentKey(spec: RuleSpec): string {
+  const { enabled: _enabled, ...rest } = spec;
+  return JSON.stringify(rest);
 }

@@ -17,7 +17,7 @@ import { applyRequestEdit, applyResponseEdit, EditError } from './proxy/core/edi
 import { replayThroughProxy } from './proxy/net/replay-client.js';
 import { Toggles } from './store/toggles.js';
 import type { ConfigFile } from './config/schema.js';
-import { watchConfigFile } from './config/watch.js';
+import { watchConfigFile, type ConfigWatcher } from './config/watch.js';
 import { checkConfigReferences } from './config/references.js';
 import { SettingsStore } from './store/settings.js';
 import { PolicyError, RulesController, type PolicyFlags } from './rules-controller.js';
@@ -58,7 +58,7 @@ export class Runtime implements CommandApi {
   /** Rules, access lists, auth and the cache: what the pipeline is made of; the rules pane's store. */
   readonly rules: RulesController;
   private settingsStore: SettingsStore | null = null;
-  private watcher: { close(): void } | null = null;
+  private watcher: ConfigWatcher | null = null;
   /** Records every finished flow into `$PROXYCTL_HOME/sessions/NAME/` (DESIGN §9). */
   recorder: SessionRecorder | null = null;
   private detachRecorder: (() => void) | null = null;
@@ -112,6 +112,7 @@ export class Runtime implements CommandApi {
     const rt = new Runtime(ca, opts.settings, opts);
     rt.configPath = opts.configPath ? resolvePath(opts.configPath) : null;
     const config = opts.config ?? {};
+    rt.startConfig = config;
     // Apply the config first: a config that cannot be applied (missing htpasswd file) stops here.
     try {
       rt.rules.applyConfig(config, rt.baseDir, rt.policyFlags);
@@ -139,6 +140,7 @@ export class Runtime implements CommandApi {
 
   private configPath: string | null = null;
   private reloading: Promise<void> = Promise.resolve();
+  private startConfig: ConfigFile = {};
 
   /** Folder that relative paths in the config resolve against. */
   private get baseDir(): string {
@@ -149,7 +151,11 @@ export class Runtime implements CommandApi {
   private watchConfig(path: string): void {
     this.watcher = watchConfigFile(path, {
       // Reloads run one at a time, in the order the changes were seen.
-      onChange: (config) => void (this.reloading = this.reloading.then(() => this.reload(path, config))),
+      onChange: (config) => {
+        this.reloading = this.reloading
+          .then(() => this.reload(path, config))
+          .catch((err: unknown) => this.bus.log('error', `config ${path} not applied: ${err instanceof Error ? err.message : String(err)}`));
+      },
       onInvalid: (problems) => {
         this.bus.log('error', `config ${path} has problems; the previous config stays in force:\n  ${problems.join('\n  ')}`);
       },
@@ -161,6 +167,7 @@ export class Runtime implements CommandApi {
     for (const w of refs.warnings) this.bus.log('warn', `config ${path}: ${w}`);
     if (refs.errors.length) {
       this.bus.log('error', `config ${path} not applied; the previous config stays in force:\n  ${refs.errors.join('\n  ')}`);
+      this.watcher?.forget(); // saving the same file again (after fixing what it refers to) retries
       return;
     }
     try {
@@ -168,13 +175,14 @@ export class Runtime implements CommandApi {
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
       this.bus.log('error', `config ${path} not applied: ${err.message}; the previous config stays in force`);
+      this.watcher?.forget();
       return;
     }
     const toggles: { cache?: boolean; noCache?: boolean } = {};
     if (config.cache?.enabled !== undefined) toggles.cache = config.cache.enabled;
     if (config.noCache !== undefined) toggles.noCache = config.noCache;
     if (Object.keys(toggles).length) this.toggles.set(toggles);
-    this.bus.log('info', `config ${path} reloaded: ${this.rules.summary()}${restartNote(config, this.settings)}`);
+    this.bus.log('info', `config ${path} reloaded: ${this.rules.summary()}${restartNote(config, this.startConfig)}`);
   }
 
   /** `http://HOST:PORT` of the listener (after start). */
@@ -329,12 +337,23 @@ export class Runtime implements CommandApi {
   }
 }
 
-/** Settings read only at start: say so when a reload changes them. */
-function restartNote(config: ConfigFile, running: StartSettings): string {
-  const changed: string[] = [];
-  if (config.listen?.port !== undefined && config.listen.port !== running.port && running.port !== 0) changed.push('listen.port');
-  if (config.listen?.host !== undefined && config.listen.host !== running.host) changed.push('listen.host');
-  if (config.mode !== undefined && config.mode !== running.mode) changed.push('mode');
-  if (config.capture?.maxBodyBytes !== undefined && config.capture.maxBodyBytes !== running.maxBodyBytes) changed.push('capture.maxBodyBytes');
-  return changed.length ? ` (${changed.join(', ')} take effect after a restart)` : '';
+/** Parts of the config read only at start (everything but rules, access, proxyAuth and the cache toggles). */
+const START_ONLY: ReadonlyArray<[string, (c: ConfigFile) => unknown]> = [
+  ['listen', (c) => c.listen],
+  ['mode', (c) => c.mode],
+  ['upstream', (c) => c.upstream],
+  ['capture', (c) => c.capture],
+  ['store', (c) => c.store],
+  ['cache.maxBytes', (c) => c.cache?.maxBytes],
+  ['admin', (c) => c.admin],
+  ['accessLog', (c) => c.accessLog],
+  ['ignoreHosts', (c) => c.ignoreHosts],
+  ['resolve', (c) => c.resolve],
+  ['reverse', (c) => c.reverse],
+];
+
+/** Say so when a reload changes settings that are read only at start. */
+function restartNote(config: ConfigFile, atStart: ConfigFile): string {
+  const changed = START_ONLY.filter(([, get]) => JSON.stringify(get(config)) !== JSON.stringify(get(atStart))).map(([name]) => name);
+  return changed.length ? ` (${changed.join(', ')}: read at start only; restart to apply)` : '';
 }

@@ -30,6 +30,8 @@ export interface CompiledRule {
 export interface CompileOptions {
   /** Directory relative `map-local` paths are resolved against (the config file's directory). */
   baseDir: string;
+  /** What the rules are called in names and messages. @default 'rules' (the config file's key) */
+  label?: string;
 }
 
 /** A spec that does not compile; `field` names it like the schema does (`rules[1].filter`). */
@@ -52,7 +54,7 @@ export function compileRules(specs: readonly RuleSpec[], opts: CompileOptions): 
 }
 
 export function compileRule(spec: RuleSpec, index: number, opts: CompileOptions): CompiledRule {
-  const at = `rules[${index}]`;
+  const at = `${opts.label ?? 'rules'}[${index}]`;
   const name = `${at} ${spec.type}`;
   const filterText = spec.filter;
   const matches = compileFilterOf(filterText, `${at}.filter`);

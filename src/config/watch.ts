@@ -42,6 +42,8 @@ export interface ConfigWatchOptions {
 export interface ConfigWatcher {
   /** Stop watching: closes the directory watch and clears the pending timer; no callback runs after. */
   close(): void;
+  /** Forget the last content seen, so saving the same text again is reported (after a refusal). */
+  forget(): void;
 }
 
 /**
@@ -182,6 +184,9 @@ export function watchConfigFile(path: string, handlers: ConfigWatchHandlers, opt
   return {
     close() {
       if (!closed) stop();
+    },
+    forget() {
+      lastHash = null;
     },
   };
 }

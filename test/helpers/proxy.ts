@@ -63,18 +63,19 @@ export async function startProxy(opts: StartProxyOptions = {}): Promise<TestProx
   const home = await mkdtemp(join(tmpdir(), 'proxyctl-test-home-'));
   const extraCa = opts.upstreamCa ?? [originCa.cert];
   const settings = mergeSettings(startFlagsSchema.parse({ port: '0', tui: false, ...opts.flags }), opts.config ?? {});
-  const runtime = await Runtime.create({
-    home,
-    settings,
-    ca: await loadFixtureCa(),
-    // An empty list means "no extra anchors": Node's own default store, exactly as the CLI runs.
-    upstreamCa: extraCa.length ? extraCa : undefined,
-    ...(opts.net ? { net: opts.net } : {}),
-    ...(opts.config ? { config: opts.config } : {}),
-    ...(opts.configPath ? { configPath: opts.configPath } : {}),
-    storeNotifyMs: 0,
-  });
+  let runtime: Runtime;
   try {
+    runtime = await Runtime.create({
+      home,
+      settings,
+      ca: await loadFixtureCa(),
+      // An empty list means "no extra anchors": Node's own default store, exactly as the CLI runs.
+      upstreamCa: extraCa.length ? extraCa : undefined,
+      ...(opts.net ? { net: opts.net } : {}),
+      ...(opts.config ? { config: opts.config } : {}),
+      ...(opts.configPath ? { configPath: opts.configPath } : {}),
+      storeNotifyMs: 0,
+    });
     await runtime.start();
   } catch (err) {
     await rm(home, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import type { ClientInfo, Flow, HeaderPairs } from './flow.js';
+import { emptyBody, type ClientInfo, type Flow, type HeaderPairs } from './flow.js';
 import type { LogLevel } from './events.js';
 
 /** A response made up by proxyctl itself (block page, mock, cache hit …). */
@@ -62,6 +62,29 @@ export interface ConnectRequest {
   port: number;
   headers: HeaderPairs;
   client: ClientInfo;
+  /**
+   * The tunnel will not be intercepted (an ignored host): request-level rules never see its
+   * traffic, so a rule that must stop it (a block) has to act on the CONNECT.
+   */
+  passthrough: boolean;
+}
+
+/** A CONNECT as a flow, for matching rule filters against it (`~d host` works as on requests). */
+export function connectFlow(req: ConnectRequest): Flow {
+  return {
+    id: '',
+    kind: 'tunnel',
+    phase: 'requesting',
+    client: req.client,
+    server: { host: req.host, port: req.port, address: null, tlsVersion: null, alpn: null, certificate: null },
+    request: { method: 'CONNECT', scheme: 'https', host: req.host, port: req.port, path: '', httpVersion: '1.1', headers: req.headers, trailers: null, body: emptyBody() },
+    response: null,
+    timings: { start: Date.now(), requestHeaders: 0, requestEnd: null, upstreamConnect: null, upstreamTls: null, upstreamSent: null, firstByte: null, responseEnd: null },
+    error: null,
+    tags: [],
+    marked: false,
+    websocket: null,
+  };
 }
 
 /** What a `connect` hook decides; an accepted tunnel may carry the authenticated proxy user. */

@@ -18,6 +18,8 @@ import { handleUpgrade } from './websocket.js';
 export interface H1Handlers {
   /** A CONNECT was accepted: continue with the tunnel socket (re-enter the listener). */
   onTunnel(socket: net.Socket, target: TunnelTarget, head: Buffer, httpVersion: string): void;
+  /** Will a tunnel to this target pass through untouched (an ignored host)? */
+  isPassthrough(target: TunnelTarget): boolean;
   /** Is this authority the proxy itself (a loop)? */
   isSelf(host: string, port: number): boolean;
   /** The port actually listened on. */
@@ -84,7 +86,7 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
       return;
     }
     const client = clientInfoOf(socket);
-    const request = { host: auth.host, port: auth.port, headers: pairsFromRaw(req.rawHeaders), client };
+    const request = { host: auth.host, port: auth.port, headers: pairsFromRaw(req.rawHeaders), client, passthrough: handlers.isPassthrough(auth) };
     void runConnectHooks(addons, request, new RuleContext(env.deps.bus, undefined)).then((decision) => {
       if (socket.destroyed) return;
       if (decision.action === 'continue') {

@@ -16,6 +16,8 @@ import { H2Sessions } from './upstream-h2.js';
 import { createH2Adapter, PrependedStream, type H2Adapter } from './h2-server.js';
 
 const TLS_HANDSHAKE = 0x16;
+/** How long a refused client's connection may stay open after the 403 was sent. */
+const REFUSED_LINGER_MS = 2000;
 
 /**
  * The listener and the composition of the network drivers (DESIGN.md §3): accept, sniff the first
@@ -42,6 +44,7 @@ export class ProxyServer {
     this.h1 = createH1Server(this.env, {
       onTunnel: (socket, target, head, httpVersion) => this.onConnect(socket, target, head, httpVersion),
       isSelf: (host, port) => this.isSelf(host, port),
+      isPassthrough: (target) => this.isIgnored(target),
       port: () => this.port,
     });
     this.h2 = createH2Adapter(this.env, (host, port) => this.isSelf(host, port));
@@ -119,6 +122,9 @@ export class ProxyServer {
     const body = `proxyctl: access denied: ${reason}\n`;
     socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     socket.resume();
+    // A refused client gets no more time than it takes to read the answer.
+    const timer = setTimeout(() => socket.destroy(), Math.min(this.opts.clientIdleTimeoutMs, REFUSED_LINGER_MS));
+    socket.once('close', () => clearTimeout(timer));
     this.refused++;
     const now = Date.now();
     if (now - this.lastRefusalLog >= 1000) {
@@ -176,13 +182,17 @@ export class ProxyServer {
 
   private onConnect(socket: net.Socket, target: TunnelTarget, head: Buffer, httpVersion: string): void {
     socket.allowHalfOpen = false;
-    if (this.opts.ignoreHosts.some((re) => re.test(target.host) || re.test(`${target.host}:${target.port}`))) {
+    if (this.isIgnored(target)) {
       openTunnel(this.env, socket, target, clientInfoOf(socket), head, httpVersion);
       return;
     }
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length) socket.unshift(head);
     this.sniff(socket, target);
+  }
+
+  private isIgnored(target: TunnelTarget): boolean {
+    return this.opts.ignoreHosts.some((re) => re.test(target.host) || re.test(`${target.host}:${target.port}`));
   }
 
   private isSelf(host: string, port: number): boolean {

@@ -1,5 +1,5 @@
 import { flowUrl, type Flow } from '../core/flow.js';
-import type { Addon, HookDecision } from '../core/pipeline.js';
+import { connectFlow, type Addon, type ConnectDecision, type ConnectRequest, type HookDecision } from '../core/pipeline.js';
 import type { FlowPredicate } from '../filter/index.js';
 import { htmlResponse } from './pages.js';
 
@@ -25,6 +25,16 @@ export function blockRule(opts: BlockRuleOptions): Addon {
   return {
     name,
     explain: () => (action === 'drop' ? `drop connections to ${filterText}` : `block ${filterText} with ${status}`),
+    // An ignored host's tunnel carries no request the proxy can see: block the CONNECT itself.
+    connect(request: ConnectRequest): ConnectDecision | void {
+      if (!request.passthrough || !matches(connectFlow(request))) return;
+      if (action === 'drop') return { action: 'drop', tag: 'blocked' };
+      return {
+        action: 'respond',
+        tag: 'blocked',
+        response: htmlResponse(status, 'Blocked by proxyctl', [`CONNECT ${request.host}:${request.port}`, `was blocked by ${name} (${filterText}).`], [['X-Proxyctl-Blocked', name]]),
+      };
+    },
     requestHeaders(flow: Flow): HookDecision | void {
       if (!matches(flow)) return;
       if (action === 'drop') return { action: 'drop', tag: 'blocked' };

@@ -27,6 +27,7 @@ const connectRequest = (headers: HeaderPairs): ConnectRequest => ({
   host: 'example.com',
   port: 443,
   headers,
+  passthrough: false,
   client: { address: '127.0.0.1', port: 50000, tlsVersion: null, sni: null, alpn: null },
 });
 
