@@ -9,6 +9,7 @@ import { importCommand } from './commands/import.js';
 import { serveCommand } from './commands/serve.js';
 import { caInstallCommand } from './commands/ca-install.js';
 import { configCommand } from './commands/config.js';
+import { openCommand } from './commands/open.js';
 
 /** The commander program, assembled from src/commands/* (DESIGN.md §7). */
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   program.addCommand(exportCommand());
   program.addCommand(importCommand());
   program.addCommand(serveCommand());
+  program.addCommand(openCommand());
   program.addCommand(configCommand());
   overrideExits(program);
   return program;

@@ -9,7 +9,8 @@ import { harToFlows } from './har-import.js';
 
 /** Where `export`, `serve` and `import` read flows from. */
 export interface FlowSource {
-  kind: 'session' | 'dir' | 'har';
+  /** `memory`: flows already held (the TUI's store), see `memorySource`. */
+  kind: 'session' | 'dir' | 'har' | 'memory';
   /** For messages: the session name, or the path as given. */
   label: string;
   /** The flows, streamed from a session (bodies loaded per flow), or parsed from a HAR file. */
@@ -35,6 +36,17 @@ export async function openSource(home: string, nameOrFile: string): Promise<Flow
   }
   if (st?.isFile()) return harSource(path, nameOrFile);
   throw new SessionError('NOT_FOUND', `no session or file named ${nameOrFile} (see \`proxyctl sessions list\`)`);
+}
+
+/** Flows already in memory (the TUI exports what its store holds, bodies as captured). */
+export function memorySource(label: string, flows: readonly Flow[]): FlowSource {
+  return {
+    kind: 'memory',
+    label,
+    flows: async function* () {
+      yield* flows;
+    },
+  };
 }
 
 function sessionSource(kind: 'session' | 'dir', label: string, dir: string): FlowSource {

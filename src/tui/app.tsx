@@ -1,11 +1,12 @@
 import { Box, useApp, useStdin, useStdout } from 'ink';
 import { useCallback, useMemo, useReducer, useRef, useSyncExternalStore } from 'react';
 import type { CommandApi } from '../proxy/core/commands.js';
-import type { StoreSnapshot } from '../store/flow-store.js';
+import type { LogEntry, StoreSnapshot } from '../store/flow-store.js';
 import type { RuleEntry } from '../store/rule-list.js';
 import { runTuiCommand, submitPrompt, type CommandDeps, type ToggleState } from './commands.js';
 import { DetailView } from './components/detail-view.js';
 import { EventLog } from './components/event-log.js';
+import { EXPORT_CHOOSER_ROWS, ExportChooser } from './components/export-chooser.js';
 import { FlowList } from './components/flow-list.js';
 import { HelpOverlay, helpLines } from './components/help-overlay.js';
 import { PromptLine } from './components/prompt-line.js';
@@ -36,24 +37,29 @@ export interface External<T> {
 export interface AppProps {
   store: External<StoreSnapshot>;
   commands: CommandApi;
-  info: { listen: string; mode: string; session: string | null };
+  /** Static facts for the status bar; `readOnly` for a recorded session without a proxy (`proxyctl open`). */
+  info: { listen: string; mode: string; session: string | null; readOnly?: boolean };
   toggles: External<ToggleState>;
   /** The rules in force, for the rules pane and the status bar. @default no rules */
   rules?: External<readonly RuleEntry[]>;
   /** Put text on the user's clipboard. @default an OSC 52 escape written to stdout */
   copy?: (text: string) => void;
+  /** Where `E` writes a relative file name. @default process.cwd() */
+  exportDir?: string;
 }
 
 const LIST_CONTEXTS: readonly KeyContext[] = ['list', 'global'];
 const DETAIL_CONTEXTS: readonly KeyContext[] = ['detail', 'global'];
 const HELP_CONTEXTS: readonly KeyContext[] = ['help', 'global'];
 const RULES_CONTEXTS: readonly KeyContext[] = ['rules', 'global'];
+/** The export chooser takes every key it knows and ignores the rest (no global keys behind it). */
+const EXPORT_CONTEXTS: readonly KeyContext[] = ['export'];
 
 const NO_RULES: readonly RuleEntry[] = [];
 const NO_RULE_LIST: External<readonly RuleEntry[]> = { subscribe: () => () => {}, getSnapshot: () => NO_RULES };
 
 /** The whole terminal UI: reads the store, keeps UI state in one reducer, sends commands. */
-export function App({ store, commands, info, toggles: toggleSource, rules: ruleSource = NO_RULE_LIST, copy }: AppProps) {
+export function App({ store, commands, info, toggles: toggleSource, rules: ruleSource = NO_RULE_LIST, copy, exportDir }: AppProps) {
   const { exit } = useApp();
   const { stdout } = useStdout();
   const { stdin } = useStdin();
@@ -65,21 +71,28 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
   const index = useFilterIndex(snapshot, state.filter?.predicate ?? null);
   const rate = useRequestRate(store);
   const now = usePauseClock(snapshot.paused > 0);
-  const screen = screenLayout(size.columns, size.rows, { showLog: state.showLog, promptError: state.prompt?.error != null });
+  const choosingExport = state.export !== null && state.export.step === 'format' && !state.prompt;
+  const screen = screenLayout(size.columns, size.rows, {
+    showLog: state.showLog,
+    promptError: state.prompt?.error != null,
+    ...(choosingExport ? { promptRows: EXPORT_CHOOSER_ROWS } : {}),
+  });
   const columns = useMemo(() => layoutColumns(screen.width), [screen.width]);
   const help = useMemo(() => helpLines(), []);
+  const logEntries = useMemo(() => mergeLog(snapshot.log, state.notes), [snapshot.log, state.notes]);
 
   const detailFlow = state.view === 'detail' && state.detailSeq !== null ? snapshot.at(index.positionOf(state.detailSeq)) : undefined;
   const tabs = useMemo(() => (detailFlow ? availableTabs(detailFlow) : []), [detailFlow]);
   const tab = tabs.includes(state.detail.tab) ? state.detail.tab : 'request';
   const doc = useMemo(() => (detailFlow ? tabDoc(detailFlow, tab, screen.width) : EMPTY_DOC), [detailFlow, tab, screen.width]);
 
-  const contexts = state.help.open ? HELP_CONTEXTS : state.view === 'detail' ? DETAIL_CONTEXTS : state.view === 'rules' ? RULES_CONTEXTS : LIST_CONTEXTS;
+  const contexts = choosingExport ? EXPORT_CONTEXTS : state.help.open ? HELP_CONTEXTS : state.view === 'detail' ? DETAIL_CONTEXTS : state.view === 'rules' ? RULES_CONTEXTS : LIST_CONTEXTS;
   const deps: CommandDeps = {
     state,
     dispatch,
     index,
     flowAt: snapshot.at,
+    heldCount: snapshot.count,
     toggles,
     commands,
     listHeight: screen.listRows,
@@ -93,6 +106,8 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
     copy: copy ?? ((text) => stdout.write(osc52(text))),
     quit: () => exit(),
     editText: (text, name) => editInTerminal(text, name, { stdout, stdin }),
+    readOnly: info.readOnly ?? false,
+    exportTo: { dir: exportDir ?? process.cwd(), label: info.session ?? 'proxyctl' },
   };
   // The key handler is stable and reads the newest frame's state through this ref.
   const depsRef = useRef(deps);
@@ -130,7 +145,13 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
         layout={columns}
         width={screen.width}
         height={screen.listRows}
-        emptyText={state.filter ? `no flows match ${state.filter.expression}` : `no flows yet: point a client at ${info.listen}`}
+        emptyText={
+          state.filter
+            ? `no flows match ${state.filter.expression}`
+            : info.readOnly
+              ? `session ${info.session ?? ''} holds no flows`
+              : `no flows yet: point a client at ${info.listen}`
+        }
       />
     );
   }
@@ -139,7 +160,7 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
       <Box flexDirection="column" height={screen.main}>
         {main}
       </Box>
-      {screen.log > 0 && <EventLog entries={snapshot.log} width={screen.width} height={screen.log} />}
+      {screen.log > 0 && <EventLog entries={logEntries} width={screen.width} height={screen.log} />}
       <StatusBar
         width={screen.width}
         facts={{
@@ -155,9 +176,27 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
           listen: info.listen,
           mode: info.mode,
           session: info.session,
+          readOnly: info.readOnly ?? false,
         }}
       />
-      <PromptLine prompt={state.prompt} message={state.message} hints={hintLine(contexts, screen.width)} width={screen.width} />
+      {choosingExport && state.export ? (
+        <ExportChooser state={state.export} width={screen.width} />
+      ) : (
+        <PromptLine prompt={state.prompt} message={state.message} hints={hintLine(contexts, screen.width)} width={screen.width} />
+      )}
     </Box>
   );
+}
+
+/** The store's log and the UI's own notes, in time order (both are already in order). */
+function mergeLog(log: readonly LogEntry[], notes: readonly LogEntry[]): readonly LogEntry[] {
+  if (notes.length === 0) return log;
+  const out: LogEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < log.length || j < notes.length) {
+    if (j >= notes.length || (i < log.length && log[i]!.time <= notes[j]!.time)) out.push(log[i++]!);
+    else out.push(notes[j++]!);
+  }
+  return out;
 }

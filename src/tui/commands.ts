@@ -5,6 +5,7 @@ import type { CommandApi, CommandResult, ProxyCommand } from '../proxy/core/comm
 import type { Flow } from '../proxy/core/flow.js';
 import type { RuleEntry } from '../store/rule-list.js';
 import { formatFilterError, parseFilter } from '../proxy/filter/index.js';
+import type { ExportFormat } from '../export/output-layout.js';
 import type { Doc } from './doc.js';
 import { findMatch } from './detail/search.js';
 import type { DetailTab } from './detail/tabs.js';
@@ -16,6 +17,8 @@ import type { EditResult } from './pause/editor.js';
 import { parseInterceptSpec } from './pause/pause-format.js';
 import * as pauses from './pause/pause-commands.js';
 import { removeSelectedRule, toggleSelectedRule } from './rules/rule-commands.js';
+import { chooseFormat, openExport, submitExport, type ExportTarget } from './export/export-commands.js';
+import { NEEDS_PROXY, READ_ONLY_MESSAGE } from './read-only.js';
 
 /**
  * Terminals cap what OSC 52 may carry (often around 100 KB of base64); a longer command would be
@@ -37,6 +40,8 @@ export interface CommandDeps {
   index: FilterIndex;
   /** The flow at a store position (the snapshot's `at`). */
   flowAt(position: number): Flow | undefined;
+  /** Flows the store holds (positions `0..heldCount-1`), whatever the filter. */
+  heldCount: number;
   toggles: ToggleState;
   commands: CommandApi;
   listHeight: number;
@@ -53,6 +58,10 @@ export interface CommandDeps {
   quit(): void;
   /** Let the user edit text in $EDITOR (absent where there is no terminal to hand over). */
   editText?(text: string, name: string): EditResult;
+  /** A recorded session without a proxy (`proxyctl open`): live-traffic keys refuse. @default false */
+  readOnly?: boolean;
+  /** Where `E` writes. @default the current directory, labelled `proxyctl` */
+  exportTo?: ExportTarget;
 }
 
 /** The flow a flow command applies to: the one in the detail view, else the list's selection. */
@@ -113,6 +122,7 @@ function search(d: CommandDeps, dir: 1 | -1): void {
 export function runTuiCommand(command: TuiCommand, d: CommandDeps): void {
   const { state, dispatch } = d;
   dispatch({ type: 'clear-message' });
+  if (d.readOnly && NEEDS_PROXY.has(command)) return dispatch({ type: 'message', text: READ_ONLY_MESSAGE, level: 'warn' });
   const withFlow = (fn: (f: { flow: Flow; seq: number }) => void) => {
     const cur = currentFlow(d);
     if (cur) fn(cur);
@@ -200,6 +210,25 @@ export function runTuiCommand(command: TuiCommand, d: CommandDeps): void {
       return toggleSelectedRule(d);
     case 'rules.remove':
       return removeSelectedRule(d);
+    case 'export.prompt':
+      return openExport(d);
+    case 'export.har':
+    case 'export.curl':
+    case 'export.raw':
+    case 'export.nock':
+    case 'export.msw':
+    case 'export.vitest':
+      return chooseFormat(d, command.slice('export.'.length) as ExportFormat);
+    case 'export.format-next':
+    case 'export.format-prev':
+      return dispatch({ type: 'export', action: { type: 'move', delta: command === 'export.format-next' ? 1 : -1 } });
+    case 'export.choose':
+      return state.export ? chooseFormat(d, state.export.format) : undefined;
+    case 'export.scope-next':
+      return dispatch({ type: 'export', action: { type: 'scope-next' } });
+    case 'export.cancel':
+      dispatch({ type: 'export', action: { type: 'close' } });
+      return dispatch({ type: 'message', text: 'export cancelled', level: 'info' });
     default:
       return assertNever(command, 'TUI command');
   }
@@ -251,6 +280,11 @@ export function submitPrompt(d: CommandDeps): void {
     case 'url': {
       const submit = prompt.kind === 'respond' ? pauses.submitRespond : pauses.submitUrl;
       const error = prompt.flowId === null ? null : submit(d, text, prompt.flowId);
+      if (error !== null) return dispatch({ type: 'prompt', action: { type: 'error', error } });
+      break;
+    }
+    case 'export': {
+      const error = submitExport(d, text);
       if (error !== null) return dispatch({ type: 'prompt', action: { type: 'error', error } });
       break;
     }

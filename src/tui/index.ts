@@ -1,6 +1,6 @@
 /**
  * The interactive terminal UI (issue 4): `proxyctl start` without `--no-tui` calls `runTui` and
- * stops the runtime when it resolves.
+ * stops the runtime when it resolves; `proxyctl open` runs it over a recorded session.
  */
 import { render } from 'ink';
 import { createElement } from 'react';
@@ -14,8 +14,11 @@ import { ThemeContext, themeFor } from './theme.js';
 export interface TuiContext {
   store: FlowStore;
   commands: CommandApi;
-  /** Static facts for the status bar. */
-  info: { listen: string; mode: string; session: string | null };
+  /**
+   * Static facts for the status bar. `readOnly`: a recorded session without a proxy (`proxyctl
+   * open`); the bar names the session and the live-traffic keys refuse.
+   */
+  info: { listen: string; mode: string; session: string | null; readOnly?: boolean };
   /** Live toggles (cache, no-cache, intercept filter); subscribe like the store. */
   toggles: { subscribe(l: () => void): () => void; getSnapshot(): { cache: boolean; noCache: boolean; intercept: string | null } };
   /**

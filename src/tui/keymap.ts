@@ -6,8 +6,16 @@
  * pgup pgdn home end enter esc tab shift+tab space backspace`, or `ctrl+LETTER`.
  */
 
-/** Where a binding applies. The active contexts are tried most specific first, `global` last. */
-export type KeyContext = 'global' | 'list' | 'detail' | 'rules' | 'help';
+import type { ExportFormat } from '../export/output-layout.js';
+
+/**
+ * Where a binding applies. The active contexts are tried most specific first, `global` last.
+ * `export` is the export prompt's format step (`E`); it is active alone.
+ */
+export type KeyContext = 'global' | 'list' | 'detail' | 'rules' | 'help' | 'export';
+
+/** The export prompt's one-key format choices: `export.har`, `export.curl` … */
+export type ExportFormatCommand = `export.${ExportFormat}`;
 
 export type TuiCommand =
   | 'app.quit'
@@ -44,7 +52,14 @@ export type TuiCommand =
   | 'flow.block-host'
   | 'rules.open'
   | 'rules.toggle'
-  | 'rules.remove';
+  | 'rules.remove'
+  | 'export.prompt'
+  | ExportFormatCommand
+  | 'export.format-next'
+  | 'export.format-prev'
+  | 'export.choose'
+  | 'export.scope-next'
+  | 'export.cancel';
 
 export interface Binding {
   key: string;
@@ -63,11 +78,11 @@ const H: readonly KeyContext[] = ['help'];
 const P: readonly KeyContext[] = ['rules'];
 const LDH: readonly KeyContext[] = ['list', 'detail', 'help'];
 const LDHP: readonly KeyContext[] = ['list', 'detail', 'help', 'rules'];
+const X: readonly KeyContext[] = ['export'];
 
 export const KEYMAP: readonly Binding[] = [
   { key: 'ctrl+c', command: 'app.quit', contexts: G, help: 'quit proxyctl' },
   { key: '?', command: 'help.toggle', contexts: G, help: 'show or hide this help', hint: 'help' },
-  { key: 'E', command: 'log.toggle', contexts: G, help: 'show or hide the event log' },
   { key: 'L', command: 'log.toggle', contexts: G, help: 'show or hide the event log' },
   {
     key: 'i',
@@ -98,6 +113,13 @@ export const KEYMAP: readonly Binding[] = [
 
   { key: 'm', command: 'flow.mark', contexts: LD, help: 'mark or unmark the flow', hint: 'mark' },
   { key: 'y', command: 'flow.copy-curl', contexts: LD, help: 'copy the request as a curl command (terminal clipboard)', hint: 'curl' },
+  {
+    key: 'E',
+    command: 'export.prompt',
+    contexts: LD,
+    help: 'export flows to a file (har, curl, raw, nock, msw, vitest): the marked ones, else those in view, or the selected one; secrets redacted',
+    hint: 'export',
+  },
   { key: 'a', command: 'flow.resume', contexts: LD, help: 'resume the paused flow' },
   { key: 'x', command: 'flow.kill', contexts: LD, help: 'kill the paused flow (the client gets no answer)' },
   { key: 'e', command: 'flow.edit', contexts: LD, help: 'edit the paused request or response in $EDITOR, then resume it' },
@@ -126,6 +148,20 @@ export const KEYMAP: readonly Binding[] = [
   { key: 'q', command: 'view.back', contexts: P, help: 'close the rules pane', hint: 'back' },
   { key: 'esc', command: 'view.back', contexts: P, help: 'close the rules pane' },
   { key: 'p', command: 'view.back', contexts: P, help: 'close the rules pane' },
+
+  { key: 'h', command: 'export.har', contexts: X, help: 'HAR 1.2 (browser devtools, Playwright)', hint: 'har' },
+  { key: 'c', command: 'export.curl', contexts: X, help: 'curl commands (a shell script)', hint: 'curl' },
+  { key: 'r', command: 'export.raw', contexts: X, help: 'raw HTTP messages', hint: 'raw' },
+  { key: 'n', command: 'export.nock', contexts: X, help: 'nock definitions (JSON)', hint: 'nock' },
+  { key: 'm', command: 'export.msw', contexts: X, help: 'msw handlers (a module)', hint: 'msw' },
+  { key: 'v', command: 'export.vitest', contexts: X, help: 'a vitest file serving the recording', hint: 'vitest' },
+  { key: 'right', command: 'export.format-next', contexts: X, help: 'highlight the next format' },
+  { key: 'left', command: 'export.format-prev', contexts: X, help: 'highlight the previous format' },
+  { key: 'enter', command: 'export.choose', contexts: X, help: 'take the highlighted format, then edit the file name (Enter writes it)', hint: 'choose' },
+  { key: 'tab', command: 'export.scope-next', contexts: X, help: 'which flows: marked, those in view, or the selected one', hint: 'scope' },
+  { key: 'esc', command: 'export.cancel', contexts: X, help: 'cancel the export', hint: 'cancel' },
+  { key: 'q', command: 'export.cancel', contexts: X, help: 'cancel the export' },
+  { key: 'ctrl+c', command: 'app.quit', contexts: X, help: 'quit proxyctl' },
 
   { key: 'q', command: 'help.toggle', contexts: H, help: 'close the help', hint: 'close' },
   { key: 'esc', command: 'help.toggle', contexts: H, help: 'close the help' },
@@ -180,11 +216,12 @@ const TITLES: Record<KeyContext, string> = {
   detail: 'Flow detail',
   rules: 'Rules pane',
   help: 'Help',
+  export: 'Export prompt (E): format, then the file name',
 };
 
 /** The help overlay's content: per context, one row per command with all its keys. */
 export function helpSections(keymap: readonly Binding[] = KEYMAP): HelpSection[] {
-  const order: KeyContext[] = ['list', 'detail', 'rules', 'global', 'help'];
+  const order: KeyContext[] = ['list', 'detail', 'rules', 'export', 'global', 'help'];
   return order.map((context) => {
     const rows: HelpRow[] = [];
     const byCommand = new Map<string, HelpRow>();

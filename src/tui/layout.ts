@@ -11,7 +11,7 @@ export interface ScreenLayout {
   detailRows: number;
   /** Rows of the event-log pane, 0 when hidden. */
   log: number;
-  /** Rows of the prompt/message area (2 while a syntax error is shown). */
+  /** Rows of the prompt/message area (2 while a syntax error is shown, 3 for the export chooser). */
   prompt: number;
 }
 
@@ -20,10 +20,10 @@ export interface ScreenLayout {
  * clears the whole terminal before every frame (visible flicker); one row less and it erases and
  * rewrites just its own lines.
  */
-export function screenLayout(columns: number, rows: number, opts: { showLog: boolean; promptError: boolean }): ScreenLayout {
+export function screenLayout(columns: number, rows: number, opts: { showLog: boolean; promptError: boolean; promptRows?: number }): ScreenLayout {
   const width = Math.max(20, columns);
   const height = Math.max(6, rows - 1);
-  const prompt = opts.promptError ? 2 : 1;
+  const prompt = opts.promptRows ?? (opts.promptError ? 2 : 1);
   const status = 1;
   const log = opts.showLog ? Math.min(10, Math.max(3, Math.floor((height - status - prompt) / 3))) : 0;
   const main = Math.max(3, height - status - prompt - log);

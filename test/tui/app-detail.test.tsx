@@ -142,13 +142,13 @@ describe('overlays', () => {
     await t.waitForFrame('q:quit');
   });
 
-  it('E toggles the event log with store log entries', async () => {
+  it('L toggles the event log with store log entries', async () => {
     const t = start();
     t.store.apply({ type: 'log', level: 'warn', message: 'upstream certificate expired for x.example', time: Date.now() });
-    t.press('E');
+    t.press('L');
     const frame = await t.waitForFrame('event log (1)');
     expect(frame).toContain('WARN  upstream certificate expired');
-    t.press('E');
+    t.press('L');
     await t.waitForFrame((f) => !f.includes('event log'));
   });
 });

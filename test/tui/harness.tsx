@@ -8,7 +8,7 @@ import { render } from 'ink';
 import type { CommandApi, CommandResult, ProxyCommand } from '../../src/proxy/core/commands.js';
 import { FlowStore } from '../../src/store/flow-store.js';
 import { RuleList } from '../../src/store/rule-list.js';
-import { App } from '../../src/tui/app.js';
+import { App, type AppProps } from '../../src/tui/app.js';
 import type { ToggleState } from '../../src/tui/commands.js';
 import { ThemeContext, monoTheme } from '../../src/tui/theme.js';
 
@@ -106,9 +106,22 @@ export const KEYS = {
   ctrlC: '\x03',
 } as const;
 
-export function renderTui(opts: { columns?: number; rows?: number; store?: FlowStore; rules?: RuleList } = {}): TuiHarness {
+export interface RenderOptions {
+  columns?: number;
+  rows?: number;
+  store?: FlowStore;
+  rules?: RuleList;
+  /** The command API. @default a RecordingCommands */
+  commands?: RecordingCommands;
+  /** Status-bar facts. @default a proxy on 127.0.0.1:8080 recording `test-session` */
+  info?: AppProps['info'];
+  /** Where `E` writes relative file names. @default the current directory */
+  exportDir?: string;
+}
+
+export function renderTui(opts: RenderOptions = {}): TuiHarness {
   const store = opts.store ?? new FlowStore({ notifyIntervalMs: 0, maxFlows: 200_000 });
-  const commands = new RecordingCommands();
+  const commands = opts.commands ?? new RecordingCommands();
   const toggles = new MemoryToggles();
   const rules = opts.rules ?? new RuleList();
   const copied: string[] = [];
@@ -116,7 +129,15 @@ export function renderTui(opts: { columns?: number; rows?: number; store?: FlowS
   const stdin = new FakeStdin();
   const instance = render(
     <ThemeContext.Provider value={monoTheme}>
-      <App store={store} commands={commands} toggles={toggles} rules={rules} info={{ listen: '127.0.0.1:8080', mode: 'regular', session: 'test-session' }} copy={(t) => copied.push(t)} />
+      <App
+        store={store}
+        commands={commands}
+        toggles={toggles}
+        rules={rules}
+        info={opts.info ?? { listen: '127.0.0.1:8080', mode: 'regular', session: 'test-session' }}
+        copy={(t) => copied.push(t)}
+        {...(opts.exportDir ? { exportDir: opts.exportDir } : {})}
+      />
     </ThemeContext.Provider>,
     {
       stdout: stdout as unknown as NodeJS.WriteStream,

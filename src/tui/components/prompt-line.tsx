@@ -18,7 +18,7 @@ export interface PromptLineProps {
 export function PromptLine({ prompt, message, hints, width }: PromptLineProps) {
   const theme = useTheme();
   if (prompt) {
-    const label = PROMPT_LABELS[prompt.kind];
+    const label = prompt.label ?? PROMPT_LABELS[prompt.kind];
     const before = prompt.text.slice(0, prompt.cursor);
     const at = prompt.text.slice(prompt.cursor, prompt.cursor + 1) || ' ';
     const after = prompt.text.slice(prompt.cursor + 1);

@@ -18,6 +18,11 @@ export interface StatusFacts {
   listen: string;
   mode: string;
   session: string | null;
+  /**
+   * A recorded session opened without a proxy (`proxyctl open`): the bar names the session
+   * instead of a listen address, and leaves out the proxy's switches. @default false
+   */
+  readOnly?: boolean;
 }
 
 /** Longest filter expression shown before it is elided. */
@@ -34,15 +39,20 @@ export function statusLine(f: StatusFacts, width: number): Line {
     { text: f.filter !== null ? `${f.shown}/${f.held} flows` : f.held === 1 ? '1 flow' : `${f.held} flows`, side: 'left', priority: 0 },
   ];
   if (f.paused > 0) parts.push({ text: `${f.paused} paused`, side: 'left', priority: 1 });
-  parts.push({ text: `${f.rate.toFixed(1)} req/s`, side: 'left', priority: 6 });
+  // A recording gets no new traffic: no rate to show.
+  if (!f.readOnly) parts.push({ text: `${f.rate.toFixed(1)} req/s`, side: 'left', priority: 6 });
   if (f.filter !== null) parts.push({ text: `filter ${elideMiddle(f.filter, EXPR_MAX)}`, side: 'left', priority: 3 });
   if (f.intercept !== null) parts.push({ text: `intercept ${elideMiddle(f.intercept, EXPR_MAX)}`, side: 'left', priority: 4 });
-  // On, the cache changes what clients get, so it stays longer than the (default) off.
-  parts.push(f.cache ? { text: 'cache on', side: 'left', priority: 5, role: 'bar-on' } : { text: 'cache off', side: 'left', priority: 9 });
-  if (f.noCache) parts.push({ text: 'no-cache', side: 'left', priority: 5, role: 'bar-on' });
-  if ((f.rules ?? 0) > 0) parts.push({ text: `rules ${f.rules}`, side: 'left', priority: 5 });
-  parts.push({ text: `${f.mode} ${f.listen}`, side: 'right', priority: 2 });
-  if (f.session) parts.push({ text: `session ${f.session}`, side: 'right', priority: 8 });
+  if (f.readOnly) {
+    parts.push({ text: `session ${f.session ?? ''} (read-only)`, side: 'right', priority: 2 });
+  } else {
+    // On, the cache changes what clients get, so it stays longer than the (default) off.
+    parts.push(f.cache ? { text: 'cache on', side: 'left', priority: 5, role: 'bar-on' } : { text: 'cache off', side: 'left', priority: 9 });
+    if (f.noCache) parts.push({ text: 'no-cache', side: 'left', priority: 5, role: 'bar-on' });
+    if ((f.rules ?? 0) > 0) parts.push({ text: `rules ${f.rules}`, side: 'left', priority: 5 });
+    parts.push({ text: `${f.mode} ${f.listen}`, side: 'right', priority: 2 });
+    if (f.session) parts.push({ text: `session ${f.session}`, side: 'right', priority: 8 });
+  }
 
   const render = (kept: Part[]): Segment[] => {
     const out: Segment[] = [{ text: ' ' }];

@@ -1,4 +1,6 @@
 import { assertNever } from '../../proxy/core/assert-never.js';
+import type { LogEntry } from '../../store/flow-store.js';
+import { exportReducer, type ExportAction, type ExportState } from './export-state.js';
 import type { FlowPredicate } from '../list/filter-index.js';
 import { detailReducer, initialDetailState, type DetailAction, type DetailState } from './detail-state.js';
 import { initialListState, listReducer, type ListAction, type ListState } from './list-state.js';
@@ -28,13 +30,26 @@ export interface AppState {
   detail: DetailState;
   rules: RulesState;
   prompt: PromptState | null;
+  /** The export prompt (`E`) while it is open. */
+  export: ExportState | null;
+  /**
+   * What the UI itself did that is worth keeping (an export and what it redacted), shown in the
+   * event log next to the store's entries; the TUI never writes into the store.
+   */
+  notes: readonly LogEntry[];
 }
+
+/** Notes kept for the event log. */
+export const MAX_NOTES = 100;
 
 export type AppAction =
   | { type: 'list'; action: ListAction }
   | { type: 'detail'; action: DetailAction }
   | { type: 'prompt'; action: PromptAction }
   | { type: 'rules'; action: RulesAction }
+  | { type: 'export'; action: ExportAction }
+  /** A message for the message line that is also kept in the event log. */
+  | { type: 'note'; text: string; level: MessageLevel; time: number }
   | { type: 'open-detail'; seq: number }
   | { type: 'open-rules' }
   | { type: 'back' }
@@ -57,6 +72,8 @@ export const initialAppState: AppState = {
   detail: initialDetailState,
   rules: initialRulesState,
   prompt: null,
+  export: null,
+  notes: [],
 };
 
 export function appReducer(state: AppState, action: AppAction): AppState {
@@ -65,8 +82,19 @@ export function appReducer(state: AppState, action: AppAction): AppState {
       return { ...state, list: listReducer(state.list, action.action) };
     case 'detail':
       return { ...state, detail: detailReducer(state.detail, action.action) };
-    case 'prompt':
-      return { ...state, prompt: promptReducer(state.prompt, action.action) };
+    case 'prompt': {
+      const prompt = promptReducer(state.prompt, action.action);
+      // The file-name prompt is the export's last step: closing it ends the export.
+      const endsExport = state.prompt?.kind === 'export' && (prompt === null || prompt.kind !== 'export');
+      return { ...state, prompt, export: endsExport ? null : state.export };
+    }
+    case 'export':
+      return { ...state, export: exportReducer(state.export, action.action) };
+    case 'note': {
+      const notes = [...state.notes, { time: action.time, level: action.level, message: action.text }];
+      if (notes.length > MAX_NOTES) notes.splice(0, notes.length - MAX_NOTES);
+      return { ...state, notes, message: { text: action.text, level: action.level } };
+    }
     case 'rules':
       return { ...state, rules: rulesReducer(state.rules, action.action) };
     case 'open-detail':

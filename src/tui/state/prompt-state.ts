@@ -1,8 +1,11 @@
 import { assertNever } from '../../proxy/core/assert-never.js';
 
-export type PromptKind = 'filter' | 'intercept' | 'search' | 'respond' | 'url';
+export type PromptKind = 'filter' | 'intercept' | 'search' | 'respond' | 'url' | 'export';
 
-/** A one-line text prompt (filter, intercept filter, search, a paused flow's response or URL). */
+/**
+ * A one-line text prompt (filter, intercept filter, search, a paused flow's response or URL, the
+ * export's file name).
+ */
 export interface PromptState {
   kind: PromptKind;
   text: string;
@@ -12,10 +15,12 @@ export interface PromptState {
   error: string | null;
   /** The paused flow a `respond` or `url` prompt acts on. */
   flowId: string | null;
+  /** Shown before the text instead of the kind's usual label (the export names what it writes). */
+  label?: string | null;
 }
 
 export type PromptAction =
-  | { type: 'open'; kind: PromptKind; text: string; flowId?: string }
+  | { type: 'open'; kind: PromptKind; text: string; flowId?: string; label?: string }
   | { type: 'insert'; text: string }
   | { type: 'backspace' }
   | { type: 'left' }
@@ -33,10 +38,13 @@ export const PROMPT_LABELS: Readonly<Record<PromptKind, string>> = {
   search: '/',
   respond: 'respond (status [type] [body]): ',
   url: 'url: ',
+  export: 'export to: ',
 };
 
 export function promptReducer(state: PromptState | null, action: PromptAction): PromptState | null {
-  if (action.type === 'open') return { kind: action.kind, text: action.text, cursor: action.text.length, error: null, flowId: action.flowId ?? null };
+  if (action.type === 'open') {
+    return { kind: action.kind, text: action.text, cursor: action.text.length, error: null, flowId: action.flowId ?? null, label: action.label ?? null };
+  }
   if (!state) return null;
   const { text, cursor } = state;
   switch (action.type) {

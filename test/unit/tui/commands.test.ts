@@ -29,6 +29,7 @@ function setup(opts: { answer?: CommandResult; state?: Partial<AppState>; paused
     },
     index,
     flowAt: snap.at,
+    heldCount: snap.count,
     toggles: { cache: false, noCache: true, intercept: '~u /old' },
     commands: {
       execute: async (c) => {

@@ -45,8 +45,19 @@ describe('keymap table', () => {
     ['x', ['list', 'global'], 'flow.kill'],
     ['r', ['list', 'global'], 'flow.replay'],
     ['b', ['list', 'global'], 'flow.block-host'],
-    ['E', ['list', 'global'], 'log.toggle'],
+    ['L', ['list', 'global'], 'log.toggle'],
     ['L', ['detail', 'global'], 'log.toggle'],
+    ['E', ['list', 'global'], 'export.prompt'],
+    ['E', ['detail', 'global'], 'export.prompt'],
+    ['E', ['rules', 'global'], undefined],
+    ['h', ['export'], 'export.har'],
+    ['c', ['export'], 'export.curl'],
+    ['v', ['export'], 'export.vitest'],
+    ['enter', ['export'], 'export.choose'],
+    ['tab', ['export'], 'export.scope-next'],
+    ['esc', ['export'], 'export.cancel'],
+    ['ctrl+c', ['export'], 'app.quit'],
+    ['i', ['export'], undefined],
     ['/', ['detail', 'global'], 'search.prompt'],
     ['n', ['detail', 'global'], 'search.next'],
     ['N', ['detail', 'global'], 'search.prev'],
@@ -92,9 +103,10 @@ describe('helpSections', () => {
 
 describe('hintLine', () => {
   it('shows the hints of the active contexts, specific first', () => {
-    expect(hintLine(['list', 'global'], 200)).toBe('q:quit  Enter:open  f:filter  m:mark  y:curl  p:rules  ?:help');
+    expect(hintLine(['list', 'global'], 200)).toBe('q:quit  Enter:open  f:filter  m:mark  y:curl  E:export  p:rules  ?:help');
     expect(hintLine(['rules', 'global'], 200)).toBe('Space:toggle  d:remove  q:back  ?:help');
-    expect(hintLine(['detail', 'global'], 200)).toBe('m:mark  y:curl  p:rules  Tab:tabs  /:search  q:back  ?:help');
+    expect(hintLine(['detail', 'global'], 200)).toBe('m:mark  y:curl  E:export  p:rules  Tab:tabs  /:search  q:back  ?:help');
+    expect(hintLine(['export'], 200)).toBe('h:har  c:curl  r:raw  n:nock  m:msw  v:vitest  Enter:choose  Tab:scope  Esc:cancel');
   });
   it('cuts whole hints to the width', () => {
     expect(hintLine(['list', 'global'], 20)).toBe('q:quit  Enter:open');

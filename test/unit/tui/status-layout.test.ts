@@ -93,3 +93,18 @@ describe('rateFrom', () => {
     [[{ time: 0, total: 10 }, { time: 0, total: 20 }], 0],
   ])('%j → %d', (samples, rate) => expect(rateFrom(samples)).toBe(rate));
 });
+
+describe('statusText for a recorded session opened read-only', () => {
+  it('names the session instead of the listen address, without the proxy switches or a rate', () => {
+    const s = statusText({ ...facts, readOnly: true, session: 'demo', intercept: null, listen: '', mode: '' }, 120);
+    expect(s).toHaveLength(120);
+    expect(s).toContain('session demo (read-only)');
+    expect(s).toContain('3/10 flows');
+    for (const gone of ['cache', 'req/s', 'regular']) expect(s).not.toContain(gone);
+  });
+
+  it('keeps the session name longest when narrow', () => {
+    const s = statusText({ ...facts, readOnly: true, session: 'demo', listen: '', mode: '' }, 50);
+    expect(s).toContain('session demo (read-only)');
+  });
+});
