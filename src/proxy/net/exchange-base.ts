@@ -77,6 +77,8 @@ export abstract class ExchangeBase {
   /** What the rules asked of this exchange; made only when a rule has a hook to run. */
   protected ctx: RuleContext | null = null;
   protected errorHooksRan = false;
+  /** A 100 Continue went to the client already. */
+  private continued = false;
   /** The value for Host / :authority towards the origin. */
   protected authority: string;
   readonly flow: Flow;
@@ -374,8 +376,25 @@ export abstract class ExchangeBase {
     else end();
   }
 
-  protected sealCaptures(): void {
-    for (const c of this.captures) c.finish('aborted');
+  protected sealCaptures(state: 'complete' | 'aborted' = 'aborted'): void {
+    for (const c of this.captures) c.finish(state);
+  }
+
+  /**
+   * Answer `Expect: 100-continue` once, before the proxy itself reads a request body the client is
+   * holding back (RFC 9110 §10.1.1); an origin's own 100 later is then not relayed twice.
+   */
+  continueIfExpected(): void {
+    if (this.continued || this.out.h2) return;
+    this.continued = true;
+    if (/100-continue/i.test(String(this.req.headers['expect'] ?? '')) && !this.res.headersSent) this.res.writeContinue();
+  }
+
+  /** An origin's 100 Continue, relayed unless the proxy already sent one. */
+  protected relayContinue(): void {
+    if (this.continued) return;
+    this.continued = true;
+    this.res.writeContinue();
   }
 
   /** 'finish' also fires for an HTTP/2 stream the client reset; only a response we ended counts. */
@@ -413,6 +432,8 @@ export abstract class ExchangeBase {
     if (this.res.writableEnded && this.res.writableFinished && !this.clientReset()) return; // 'finish' handles it
     if (this.clientHasWholeBody()) {
       this.upstream?.destroy();
+      // Everything was delivered; a source's end-of-file may simply not have been read yet.
+      this.sealCaptures('complete');
       this.flow.timings.responseEnd = this.now();
       this.env.emitter.end(this.flow);
       return;

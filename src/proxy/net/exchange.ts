@@ -67,23 +67,39 @@ export class Exchange extends ExchangeBase {
     switch (decision.action) {
       case 'continue':
         return false;
-      case 'respond':
-        this.respondLocally(decision.response);
+      case 'respond': {
+        const response = decision.response;
+        this.afterLatency(() => this.respondLocally(response));
         return true;
+      }
       case 'drop':
         this.req.resume();
         this.out.drop();
         this.env.emitter.end(this.flow);
         return true;
-      case 'serve-local':
-        void answerFromLocalFile(this, decision.root, decision.urlPath);
+      case 'serve-local': {
+        const { root, urlPath } = decision;
+        this.afterLatency(() => void answerFromLocalFile(this, root, urlPath));
         return true;
+      }
       case 'run-command':
-        answerWithCommand(this, decision, held);
+        this.afterLatency(() => answerWithCommand(this, decision, held));
         return true;
       default:
         return assertNever(decision, 'rule decision');
     }
+  }
+
+  /** A throttle rule's latency applies to the proxy's own answers too (mock, map-local, command). */
+  private afterLatency(answer: () => void): void {
+    const ms = this.ctx?.throttleSpec?.latencyMs ?? 0;
+    if (ms <= 0) {
+      answer();
+      return;
+    }
+    void delay(ms).then(() => {
+      if (!this.isFinished()) answer();
+    });
   }
 
   /** After the request breakpoints: the `request` stage of the rules, body rewrites, upstream. */
@@ -107,6 +123,7 @@ export class Exchange extends ExchangeBase {
     let bytes: Buffer;
     if (Buffer.isBuffer(body)) bytes = body;
     else {
+      if (body === null) this.continueIfExpected();
       const collected = await collectBody(body ?? this.req, env.opts.maxPausedBodyBytes);
       if (this.isFinished()) return undefined;
       if (collected.overflow) {
@@ -145,6 +162,7 @@ export class Exchange extends ExchangeBase {
       await this.proceed(null);
       return;
     }
+    this.continueIfExpected();
     const collected = await collectBody(this.req, env.opts.maxPausedBodyBytes);
     if (this.isFinished()) return;
     if (collected.overflow) {
@@ -274,7 +292,7 @@ export class Exchange extends ExchangeBase {
       bodyComplete: () => this.bodyComplete(),
       onHead: (up) => this.onResponse(up),
       onError: (err) => this.fail(err),
-      onContinue: () => this.res.writeContinue(),
+      onContinue: () => this.relayContinue(),
       onEarlyHints: (h) => this.relayEarlyHints(h),
       pipeBody: (dest, addTrailers) => this.pipeRequestBody(dest, addTrailers),
       skipBody: () => {
@@ -372,7 +390,10 @@ export class Exchange extends ExchangeBase {
     }
     if (decision.action !== 'continue') env.deps.bus.log('warn', `a rule answered with ${decision.action} after the response arrived; ignored`, flow.id);
     const ctx = this.ctx;
-    if (ctx?.responseTransforms.length) {
+    // HEAD, 1xx, 204 and 304 carry no body to rewrite: their framing headers must stay as sent.
+    const status = flow.response!.status;
+    const hasBody = this.req.method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
+    if (ctx?.responseTransforms.length && hasBody) {
       if (held === null) {
         const collected = await collectBody(up.body, env.opts.maxPausedBodyBytes);
         if (this.isFinished()) return;

@@ -50,6 +50,7 @@ export function answerWithCommand(ex: Exchange, d: RunCommandDecision, held: Buf
   });
   if (held) run.stdin.end(held);
   else {
+    ex.continueIfExpected();
     // The request body goes to stdin as it arrives, captured on the flow like a forwarded one.
     const capture = new BodyCapturer(flow.request.body, env.opts.maxBodyBytes);
     ex.req.on('data', (chunk: Buffer) => capture.push(chunk));
@@ -57,6 +58,7 @@ export function answerWithCommand(ex: Exchange, d: RunCommandDecision, held: Buf
       capture.finish('complete');
       flow.timings.requestEnd = ex.now();
     });
+    ex.req.once('close', () => capture.finish('aborted')); // no-op once 'end' sealed it
     ex.req.pipe(run.stdin);
   }
   flow.phase = 'waiting';
@@ -65,6 +67,13 @@ export function answerWithCommand(ex: Exchange, d: RunCommandDecision, held: Buf
 
   const headers: HeaderPairs = hasHeader(d.headers, 'content-type') ? [...d.headers] : [...d.headers, ['Content-Type', 'application/octet-stream']];
   const body = new PassThrough();
+  // A HEAD answer (or a client gone) destroys the body: keep draining the program's output so it
+  // can finish instead of blocking on a full pipe until the timeout.
+  body.once('close', () => {
+    if (run.stdout.destroyed) return;
+    run.stdout.unpipe(body); // unpiping pauses the source; resume it after
+    run.stdout.resume();
+  });
   let started = false;
   const start = (first: Buffer | null) => {
     started = true;
