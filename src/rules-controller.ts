@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { ConfigFile, RuleSpec } from './config/schema.js';
 import { compileRules, orderAddons, RuleCompileError, type CompiledRule, type PipelineStage } from './config/compile-rules.js';
-import type { EventBus } from './proxy/bus.js';
 import type { Breakpoint } from './proxy/core/breakpoints.js';
 import type { Addon } from './proxy/core/pipeline.js';
 import { compileAccess } from './proxy/rules/access.js';
@@ -52,7 +51,6 @@ export class RulesController {
   private onBreakpoints: (bps: Breakpoint[]) => void = () => {};
 
   constructor(
-    private readonly bus: EventBus,
     private readonly toggles: Toggles,
     private settings: SettingsStore | null,
     cacheMaxBytes: number,
@@ -222,10 +220,6 @@ export class RulesController {
   summary(): string {
     const n = this.configRules.length + this.userRules.length;
     return `${n} rule${n === 1 ? '' : 's'}${this.auth ? ', proxy authentication on' : ''}`;
-  }
-
-  log(message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
-    this.bus.log(level, message);
   }
 }
 

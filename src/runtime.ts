@@ -77,7 +77,7 @@ export class Runtime implements CommandApi {
     this.bus = new EventBus((err) => process.emitWarning(`proxyctl: event subscriber failed: ${String(err)}`));
     this.store = new FlowStore({ maxFlows: settings.maxFlows, notifyIntervalMs: opts.storeNotifyMs ?? 50, busyNotifyIntervalMs: opts.storeNotifyMs ?? 250 });
     this.bus.onAny((event) => this.store.apply(event));
-    this.rules = new RulesController(this.bus, this.toggles, null, opts.config?.cache?.maxBytes ?? DEFAULT_CACHE_BYTES);
+    this.rules = new RulesController(this.toggles, null, opts.config?.cache?.maxBytes ?? DEFAULT_CACHE_BYTES);
     const netOpts: ProxyOptions = {
       ...defaultProxyOptions,
       host: settings.host,

@@ -46,3 +46,19 @@ export async function openH2Tunnel(proxyPort: number, originPort: number, ca: st
   });
   return session;
 }
+
+/** Read one HTTP/2 response whole: its `:status` and body, bounded by `timeoutMs`. */
+export function readH2Response(stream: http2.ClientHttp2Stream, timeoutMs: number, what: string): Promise<{ status: number; body: Buffer }> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      let status = 0;
+      const chunks: Buffer[] = [];
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => resolve({ status, body: Buffer.concat(chunks) }));
+      stream.on('error', reject);
+    }),
+    timeoutMs,
+    what,
+  );
+}

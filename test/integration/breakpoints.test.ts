@@ -18,7 +18,7 @@ import { startProxy, stopAllProxies, type TestProxy } from '../helpers/proxy.js'
 import { openRaw, type RawSocket } from '../helpers/raw-client.js';
 import { fixtureCaPaths } from '../helpers/test-ca.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
-import { openH2Tunnel } from '../helpers/h2-tunnel.js';
+import { openH2Tunnel, readH2Response } from '../helpers/h2-tunnel.js';
 
 const proxyCaPem = readFileSync(fixtureCaPaths.cert, 'utf8');
 
@@ -404,19 +404,7 @@ describe('breakpoints, edits and replay on the command API', () => {
     function h2Request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: string): Promise<{ status: number; body: string }> {
       const stream = session.request(headers, { endStream: body === undefined });
       if (body !== undefined) stream.end(body);
-      return withTimeout(
-        new Promise((resolve, reject) => {
-          let status = 0;
-          let text = '';
-          stream.setEncoding('utf8');
-          stream.on('response', (h) => (status = Number(h[':status'])));
-          stream.on('data', (c: string) => (text += c));
-          stream.on('end', () => resolve({ status, body: text }));
-          stream.on('error', reject);
-        }),
-        10_000,
-        `an HTTP/2 response for ${String(headers[':path'])}`,
-      );
+      return readH2Response(stream, 10_000, `an HTTP/2 response for ${String(headers[':path'])}`).then((r) => ({ status: r.status, body: r.body.toString('utf8') }));
     }
 
     it('the other stream of the same connection completes while the first is paused', async () => {

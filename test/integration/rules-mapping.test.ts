@@ -19,7 +19,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, type ConfigFile } from '../../src/config/schema.js';
 import { curlRequest, header } from '../helpers/curl.js';
-import { openH2Tunnel } from '../helpers/h2-tunnel.js';
+import { openH2Tunnel, readH2Response } from '../helpers/h2-tunnel.js';
 import { GZIP_PAYLOAD, startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy, stopAllProxies, type TestProxy } from '../helpers/proxy.js';
 import { openRaw, rawRequest, type RawSocket } from '../helpers/raw-client.js';
@@ -186,18 +186,7 @@ describe('rules: map, mock and rewrite through the proxy', () => {
       const session = await openH2Tunnel(proxy.port, a.port, proxyCaPem, (raw) => rawSockets.add(raw));
       h2Sessions.add(session);
       const stream = session.request({ ':method': 'GET', ':path': '/from-h2' }, { endStream: true });
-      const result = await withTimeout(
-        new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-          let status = 0;
-          const chunks: Buffer[] = [];
-          stream.on('response', (h) => (status = Number(h[':status'])));
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => resolve({ status, body: Buffer.concat(chunks) }));
-          stream.on('error', reject);
-        }),
-        5000,
-        'the mapped HTTP/2 response',
-      );
+      const result = await readH2Response(stream, 5000, 'the mapped HTTP/2 response');
       expect(result.status).toBe(200);
       expect(a.requests).toHaveLength(0);
       expect(b.requests).toHaveLength(1);

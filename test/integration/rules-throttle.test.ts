@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, type ConfigFile } from '../../src/config/schema.js';
-import { openH2Tunnel } from '../helpers/h2-tunnel.js';
+import { openH2Tunnel, readH2Response } from '../helpers/h2-tunnel.js';
 import { originBytesSha256, startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy, stopAllProxies, type TestProxy } from '../helpers/proxy.js';
 import { fixtureCaPaths } from '../helpers/test-ca.js';
@@ -209,18 +209,7 @@ describe('rules: throttle', () => {
     h2Sessions.add(session);
     const t0 = performance.now();
     const stream = session.request({ ':method': 'GET', ':path': `/bytes/${BODY}` }, { endStream: true });
-    const { status, body } = await withTimeout(
-      new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-        let status = 0;
-        const chunks: Buffer[] = [];
-        stream.on('response', (h) => (status = Number(h[':status'])));
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => resolve({ status, body: Buffer.concat(chunks) }));
-        stream.on('error', reject);
-      }),
-      15_000,
-      'the throttled HTTP/2 response',
-    );
+    const { status, body } = await readH2Response(stream, 15_000, 'the throttled HTTP/2 response');
     const totalMs = performance.now() - t0;
     expect(status).toBe(200);
     expect(body.length).toBe(BODY);

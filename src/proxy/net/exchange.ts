@@ -8,7 +8,6 @@ import { BodyCapturer, captureWhole } from '../core/capture.js';
 import type { HookDecision } from '../core/pipeline.js';
 import { assertNever } from '../core/assert-never.js';
 import { decide, decideRequest } from './request-rules.js';
-import { RuleContext } from './rule-context.js';
 import { decodeBody } from '../core/body-decode.js';
 import { delay } from './throttle.js';
 import { answerWithCommand, answerFromLocalFile } from './local-answer.js';
@@ -139,7 +138,7 @@ export class Exchange extends ExchangeBase {
       flow.request.body = captureWhole(emptyBody(), bytes, env.opts.maxBodyBytes);
       return bytes;
     }
-    const out = RuleContext.transform(this.ctx!, this.ctx!.requestTransforms, bytes, flow);
+    const out = this.ctx!.applyTransforms(this.ctx!.requestTransforms, bytes, flow);
     if (!out.equals(bytes) && !flow.tags.includes('rewritten')) flow.tags.push('rewritten');
     flow.request.headers = fixBodyFraming(flow.request.headers, out.length);
     flow.request.body = captureWhole(emptyBody(), out, env.opts.maxBodyBytes);
@@ -428,7 +427,7 @@ export class Exchange extends ExchangeBase {
       env.deps.bus.log('warn', `cannot decode the response body (${decoded.error}): body rewrite rules skipped`, flow.id);
       return body;
     }
-    const out = RuleContext.transform(this.ctx!, this.ctx!.responseTransforms, decoded.bytes, flow);
+    const out = this.ctx!.applyTransforms(this.ctx!.responseTransforms, decoded.bytes, flow);
     if (decoded.encoding === null && out.equals(body)) return body;
     if (!out.equals(decoded.bytes) && !flow.tags.includes('rewritten')) flow.tags.push('rewritten');
     if (decoded.encoding !== null) response.headers = removeHeader(response.headers, 'content-encoding');

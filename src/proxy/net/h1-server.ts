@@ -12,6 +12,7 @@ import { hasHook, runConnectHooks } from '../core/pipeline.js';
 import { pairsFromRaw } from '../core/headers.js';
 import { captureWhole } from '../core/capture.js';
 import { RuleContext } from './rule-context.js';
+import { closingResponse } from './raw-response.js';
 import { selfPage } from './self-page.js';
 import { handleUpgrade } from './websocket.js';
 
@@ -67,7 +68,7 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
   server.on('upgrade', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
     const target = resolveTarget(req, handlers);
     if (target === null || 'self' in target) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nproxyctl: cannot route this upgrade request\n');
+      socket.end(closingResponse(400, [['Content-Type', 'text/plain']], 'proxyctl: cannot route this upgrade request\n'));
       return;
     }
     handleUpgrade(env, req, socket, head, target, clientInfoOf(socket));
@@ -76,7 +77,7 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
   server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
     const auth = parseAuthority(req.url ?? '', null);
     if (!auth) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nCONNECT needs host:port\n');
+      socket.end(closingResponse(400, [['Content-Type', 'text/plain']], 'CONNECT needs host:port\n'));
       recordClientError(env, socket, 'BAD_REQUEST', `CONNECT target is not host:port: ${JSON.stringify(req.url)}`, `CONNECT ${req.url ?? ''}`, 400);
       return;
     }
@@ -106,10 +107,9 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
       }
       const local = decision.response;
       const bytes = typeof local.body === 'string' ? Buffer.from(local.body) : local.body;
-      const headers = [...local.headers.filter(([k]) => !/^(content-length|connection)$/i.test(k)), ['Content-Length', String(bytes.length)], ['Connection', 'close']] as Array<[string, string]>;
       const statusText = local.statusText ?? http.STATUS_CODES[local.status] ?? '';
-      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${local.status} ${statusText}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`, 'latin1'), bytes]));
-      flow.response = { status: local.status, statusText, httpVersion: '1.1', headers, trailers: null, body: captureWhole(emptyBody(), bytes, opts.maxBodyBytes) };
+      socket.end(closingResponse(local.status, local.headers, bytes, statusText));
+      flow.response = { status: local.status, statusText, httpVersion: '1.1', headers: local.headers, trailers: null, body: captureWhole(emptyBody(), bytes, opts.maxBodyBytes) };
       env.emitter.end(flow);
     });
   });
@@ -134,7 +134,7 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
     }
     const page = errorPage({ code: flowCode, message }, null);
     const body = Buffer.from(page.body);
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: ${page.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.toString()}`);
+    socket.end(closingResponse(status, [['Content-Type', page.contentType]], body));
     recordClientError(env, socket, flowCode, message, err.rawPacket ? requestLineOf(err.rawPacket) : null, status);
   });
   return server;

@@ -9,6 +9,7 @@ import { createH1Server } from './h1-server.js';
 import type { ProxyDeps, ProxyOptions } from './options.js';
 import { kClientAddr, kTarget, type TunnelTarget } from './socket-facts.js';
 import { terminateTls } from './tls-terminator.js';
+import { closingResponse } from './raw-response.js';
 import { openTunnel } from './tunnel.js';
 import { clientInfoOf, normalizeAddress } from './client-info.js';
 import { UpstreamPool } from './upstream.js';
@@ -119,8 +120,7 @@ export class ProxyServer {
    * flood it. No flow is recorded: nothing was proxied.
    */
   private refuse(socket: net.Socket, reason: string): void {
-    const body = `proxyctl: access denied: ${reason}\n`;
-    socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(closingResponse(403, [['Content-Type', 'text/plain; charset=utf-8']], `proxyctl: access denied: ${reason}\n`));
     socket.resume();
     // A refused client gets no more time than it takes to read the answer.
     const timer = setTimeout(() => socket.destroy(), Math.min(this.opts.clientIdleTimeoutMs, REFUSED_LINGER_MS));

@@ -64,13 +64,13 @@ export class RuleContext implements HookContext {
   }
 
   /** Apply body transforms in order; a failing one is logged and skipped. */
-  static transform(ctx: RuleContext, fns: readonly BodyTransform[], body: Buffer, flow: Flow): Buffer {
+  applyTransforms(fns: readonly BodyTransform[], body: Buffer, flow: Flow): Buffer {
     let out = body;
     for (const fn of fns) {
       try {
         out = fn(out, flow);
       } catch (err) {
-        ctx.log('error', `a body rewrite failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.log('error', `a body rewrite failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
     return out;

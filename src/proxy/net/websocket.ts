@@ -24,6 +24,7 @@ import {
   type WsParsedMessage,
 } from '../core/ws-frames.js';
 import { newHttpFlow, type ExchangeEnv, type RequestTarget } from './exchange.js';
+import { headText } from './raw-response.js';
 import { makeLookup, summarizePeerCertificate } from './upstream.js';
 
 /** Once one side has closed cleanly, the other gets this long to close on its own. */
@@ -424,13 +425,6 @@ class UpgradeRelay {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
-}
-
-/** An HTTP/1.1 response head. Header text is latin1 as Node's parser delivered it. */
-function headText(status: number, statusText: string, headers: HeaderPairs): string {
-  let s = `HTTP/1.1 ${status} ${statusText}\r\n`;
-  for (const [k, v] of headers) s += `${k}: ${v}\r\n`;
-  return `${s}\r\n`;
 }
 
 interface CaptureSink {

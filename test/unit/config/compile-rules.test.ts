@@ -1,25 +1,16 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { DESIGN_CONFIG } from '../../helpers/design-config.js';
 import { compileRules, orderAddons, pipelineOrder, RuleCompileError, type CompiledRule } from '../../../src/config/compile-rules.js';
 import { ruleSchema, type RuleSpec } from '../../../src/config/schema.js';
 import type { Addon, HookContext } from '../../../src/proxy/core/pipeline.js';
 import { makeFlow } from '../../helpers/make-flow.js';
 
-/** The rules of DESIGN.md §7, verbatim. */
-const DESIGN_RULES = `
-  - { type: block, filter: "~d ads.example", status: 403 }          # or action: drop
-  - { type: breakpoint, filter: "~u /api/", on: [request, response], timeoutMs: null, onTimeout: continue }
-  - { type: map-remote, filter: "~d api.example", to: "http://127.0.0.1:3000" }
-  - { type: map-local, filter: "~u ^/static/", path: ./public }
-  - { type: mock, filter: "~u /health$", status: 200, headers: { content-type: text/plain }, body: ok }
-  - { type: rewrite, filter: "~s", part: response-header, match: "^x-powered-by$", replace: null }
-  - { type: rate-limit, filter: "~d api.example", perSecond: 10, burst: 20 }
-  - { type: throttle, filter: "~d cdn.example", latencyMs: 300, bytesPerSecond: 50000 }
-  - { type: command, filter: "~u ^/transcode", argv: [ffmpeg, -i, pipe:0, -f, mp3, pipe:1], timeoutMs: 60000 }
-`;
-
-const specs = (yaml: string): RuleSpec[] => (parseYaml(yaml) as unknown[]).map((r) => ruleSchema.parse(r));
+/** The rules of the DESIGN.md §7 config file. */
+const DESIGN_RULES = (parseYaml(DESIGN_CONFIG) as { rules: unknown[] }).rules;
+/** Rule specs from a list, or from YAML text of one. */
+const specs = (rules: unknown[] | string): RuleSpec[] => (typeof rules === 'string' ? (parseYaml(rules) as unknown[]) : rules).map((r) => ruleSchema.parse(r));
 const baseDir = resolve('/etc/proxyctl');
 
 const ctx: HookContext = { log: () => {}, throttle: () => {}, transformRequestBody: () => {}, transformResponseBody: () => {}, observeResponseBody: () => {} };
