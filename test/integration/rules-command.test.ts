@@ -14,7 +14,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type http2 from 'node:http2';
 import { constants as http2Constants } from 'node:http2';
-import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,10 +21,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, type ConfigFile } from '../../src/config/schema.js';
 import type { LogLevel } from '../../src/proxy/core/events.js';
 import { curlRequest, header } from '../helpers/curl.js';
+import { Disposer } from '../helpers/disposer.js';
 import { openH2Tunnel } from '../helpers/h2-tunnel.js';
 import { startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy, stopAllProxies, type TestProxy } from '../helpers/proxy.js';
-import { openRaw, type RawSocket } from '../helpers/raw-client.js';
+import { openRaw } from '../helpers/raw-client.js';
 import { fixtureCaPaths } from '../helpers/test-ca.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
 
@@ -132,24 +132,14 @@ function readIncrementally(source: NodeJS.ReadableStream & { on(event: 'data', f
 }
 
 describe('rules: command responder', () => {
-  const requests = new Set<http.ClientRequest>();
-  const h2Sessions = new Set<http2.ClientHttp2Session>();
-  const rawSockets = new Set<net.Socket>();
-  const rawClients = new Set<RawSocket>();
+  const open = new Disposer();
   const origins: Origin[] = [];
   const dirs: string[] = [];
   /** Every PID a program told us about: none may outlive its test. */
   const pids = new Set<number>();
 
   afterEach(async () => {
-    for (const r of requests) r.destroy();
-    requests.clear();
-    for (const s of h2Sessions) s.destroy();
-    h2Sessions.clear();
-    for (const s of rawSockets) s.destroy();
-    rawSockets.clear();
-    for (const r of rawClients) r.close();
-    rawClients.clear();
+    await open.run();
     await stopAllProxies();
     await Promise.all(origins.splice(0).map((o) => o.close()));
     // Safety net only: the assertions are in the tests. A failed test must not leave a program behind.
@@ -179,7 +169,7 @@ describe('rules: command responder', () => {
   function proxyRequest(proxy: TestProxy, url: string, opts: { method?: string; headers?: Record<string, string> } = {}): { req: http.ClientRequest; response: Promise<http.IncomingMessage> } {
     const target = new URL(url);
     const req = http.request({ host: '127.0.0.1', port: proxy.port, method: opts.method ?? 'GET', path: url, headers: { host: target.host, ...opts.headers }, agent: false });
-    requests.add(req);
+    open.destroy(req);
     const response = withTimeout(
       new Promise<http.IncomingMessage>((resolve, reject) => {
         req.once('response', resolve);
@@ -261,8 +251,8 @@ describe('rules: command responder', () => {
     const o = await startOrigin({ http2: true });
     origins.push(o);
     const proxy = await startProxy({ config: commandConfig(nodeScript(script, gate), { filter: '~u /run$', headers: { 'X-Runner': 'node' } }) });
-    const session = await openH2Tunnel(proxy.port, o.port, proxyCaPem, (raw) => rawSockets.add(raw));
-    h2Sessions.add(session);
+    const session = await openH2Tunnel(proxy.port, o.port, proxyCaPem, (raw) => open.destroy(raw));
+    open.destroy(session);
     const stream = session.request({ ':method': 'GET', ':path': '/run' }, { endStream: true });
     const head = await withTimeout(new Promise<http2.IncomingHttpHeaders>((resolve, reject) => stream.once('response', resolve).once('error', reject)), 5000, 'the HTTP/2 response head');
     expect(head[':status']).toBe(200);
@@ -307,7 +297,7 @@ describe('rules: command responder', () => {
     // for 100 (curl does, for 1 s, on uploads over 1 MiB) must not stall.
     const proxy = await startProxy({ config: commandConfig(nodeScript('process.stdin.pipe(process.stdout)')) });
     const raw = await openRaw(proxy.port);
-    rawClients.add(raw);
+    open.close(raw);
     await raw.write('POST http://cmd.example/upload HTTP/1.1\r\nHost: cmd.example\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n');
     const interim = await raw.readUntil('\r\n\r\n', 3000).then(
       (b) => b.toString('latin1'),
@@ -490,8 +480,8 @@ describe('rules: command responder', () => {
     const o = await startOrigin({ http2: true });
     origins.push(o);
     const proxy = await startProxy({ config: commandConfig(nodeScript(script), { filter: '~u /h2-forever$' }) });
-    const session = await openH2Tunnel(proxy.port, o.port, proxyCaPem, (raw) => rawSockets.add(raw));
-    h2Sessions.add(session);
+    const session = await openH2Tunnel(proxy.port, o.port, proxyCaPem, (raw) => open.destroy(raw));
+    open.destroy(session);
     const stream = session.request({ ':method': 'GET', ':path': '/h2-forever' }, { endStream: true });
     stream.on('error', () => {
       // The cancel below is ours.

@@ -12,17 +12,17 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, type ConfigFile } from '../../src/config/schema.js';
 import { curlRequest, header } from '../helpers/curl.js';
+import { Disposer } from '../helpers/disposer.js';
 import { openH2Tunnel, readH2Response } from '../helpers/h2-tunnel.js';
 import { GZIP_PAYLOAD, startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy, stopAllProxies, type TestProxy } from '../helpers/proxy.js';
-import { openRaw, rawRequest, type RawSocket } from '../helpers/raw-client.js';
+import { openRaw, rawRequest } from '../helpers/raw-client.js';
 import { fixtureCaPaths } from '../helpers/test-ca.js';
 import { withTimeout } from '../helpers/wait.js';
 
@@ -53,9 +53,7 @@ describe('rules: map, mock and rewrite through the proxy', () => {
   const origins: Origin[] = [];
   const servers: http.Server[] = [];
   const dirs: string[] = [];
-  const h2Sessions = new Set<http2.ClientHttp2Session>();
-  const rawSockets = new Set<net.Socket>();
-  const rawClients = new Set<RawSocket>();
+  const open = new Disposer();
 
   async function origin(opts: Parameters<typeof startOrigin>[0] = {}): Promise<Origin> {
     const o = await startOrigin(opts);
@@ -100,12 +98,7 @@ describe('rules: map, mock and rewrite through the proxy', () => {
   }
 
   afterEach(async () => {
-    for (const s of h2Sessions) s.destroy();
-    h2Sessions.clear();
-    for (const s of rawSockets) s.destroy();
-    rawSockets.clear();
-    for (const r of rawClients) r.close();
-    rawClients.clear();
+    await open.run();
     await stopAllProxies();
     await Promise.all(origins.splice(0).map((o) => o.close()));
     await Promise.all(
@@ -183,8 +176,8 @@ describe('rules: map, mock and rewrite through the proxy', () => {
       const a = await origin({ http2: true });
       const b = await origin();
       const proxy = await startProxy({ config: config([{ type: 'map-remote', filter: '~u /from-h2$', to: `${b.url}/headers` }]) });
-      const session = await openH2Tunnel(proxy.port, a.port, proxyCaPem, (raw) => rawSockets.add(raw));
-      h2Sessions.add(session);
+      const session = await openH2Tunnel(proxy.port, a.port, proxyCaPem, (raw) => open.destroy(raw));
+      open.destroy(session);
       const stream = session.request({ ':method': 'GET', ':path': '/from-h2' }, { endStream: true });
       const result = await readH2Response(stream, 5000, 'the mapped HTTP/2 response');
       expect(result.status).toBe(200);
@@ -477,8 +470,8 @@ describe('rules: map, mock and rewrite through the proxy', () => {
       const proxy: TestProxy = await startProxy({
         config: config([{ type: 'mock', filter: '~u /mocked', status: 201, headers: { 'X-Mock': 'h2', 'Content-Type': 'text/csv' }, body: 'a,b\n1,2\n' }]),
       });
-      const session = await openH2Tunnel(proxy.port, o.port, proxyCaPem, (raw) => rawSockets.add(raw));
-      h2Sessions.add(session);
+      const session = await openH2Tunnel(proxy.port, o.port, proxyCaPem, (raw) => open.destroy(raw));
+      open.destroy(session);
       const stream = session.request({ ':method': 'GET', ':path': '/mocked' }, { endStream: true });
       const result = await withTimeout(
         new Promise<{ headers: http2.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
@@ -656,7 +649,7 @@ describe('rules: map, mock and rewrite through the proxy', () => {
       const o = await origin();
       const proxy = await startProxy({ config: config([{ type: 'rewrite', filter: '~m POST', part: 'request-body', match: 'secret', replace: 'XXXXXX' }]) });
       const raw = await openRaw(proxy.port);
-      rawClients.add(raw);
+      open.close(raw);
       await raw.write(`POST ${o.url}/echo HTTP/1.1\r\nHost: 127.0.0.1:${o.port}\r\nContent-Length: 13\r\nExpect: 100-continue\r\n\r\n`);
       const interim = await raw.readUntil('\r\n\r\n', 3000).then(
         (b) => b.toString('latin1'),

@@ -12,13 +12,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import type http2 from 'node:http2';
-import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, type ConfigFile } from '../../src/config/schema.js';
+import { Disposer } from '../helpers/disposer.js';
 import { openH2Tunnel, readH2Response } from '../helpers/h2-tunnel.js';
 import { originBytesSha256, startOrigin, type Origin } from '../helpers/origin.js';
 import { startProxy, stopAllProxies, type TestProxy } from '../helpers/proxy.js';
@@ -55,18 +54,11 @@ interface Timed {
 
 describe('rules: throttle', () => {
   const origins: Origin[] = [];
-  const requests = new Set<http.ClientRequest>();
-  const h2Sessions = new Set<http2.ClientHttp2Session>();
-  const rawSockets = new Set<net.Socket>();
+  const open = new Disposer();
   const dirs: string[] = [];
 
   afterEach(async () => {
-    for (const r of requests) r.destroy();
-    requests.clear();
-    for (const s of h2Sessions) s.destroy();
-    h2Sessions.clear();
-    for (const s of rawSockets) s.destroy();
-    rawSockets.clear();
+    await open.run();
     await stopAllProxies();
     await Promise.all(origins.splice(0).map((o) => o.close()));
     await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
@@ -85,7 +77,7 @@ describe('rules: throttle', () => {
     const headers: Record<string, string> = { host: target.host };
     if (opts.body) headers['content-length'] = String(opts.body.length);
     const req = http.request({ host: '127.0.0.1', port: proxy.port, method: opts.method ?? 'GET', path: url, headers, agent: false });
-    requests.add(req);
+    open.destroy(req);
     return withTimeout(
       new Promise<Timed>((resolve, reject) => {
         req.on('error', reject);
@@ -205,8 +197,8 @@ describe('rules: throttle', () => {
   it('throttles an HTTP/2 stream inside an intercepted tunnel', async () => {
     const o = await origin({ http2: true });
     const proxy = await startProxy({ config: config([{ type: 'throttle', filter: '~d localhost', latencyMs: 200, bytesPerSecond: RATE }]) });
-    const session = await openH2Tunnel(proxy.port, o.port, proxyCaPem, (raw) => rawSockets.add(raw));
-    h2Sessions.add(session);
+    const session = await openH2Tunnel(proxy.port, o.port, proxyCaPem, (raw) => open.destroy(raw));
+    open.destroy(session);
     const t0 = performance.now();
     const stream = session.request({ ':method': 'GET', ':path': `/bytes/${BODY}` }, { endStream: true });
     const { status, body } = await readH2Response(stream, 15_000, 'the throttled HTTP/2 response');
