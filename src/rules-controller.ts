@@ -58,7 +58,8 @@ export class RulesController {
     this.cache = new HttpCache({ maxBytes: cacheMaxBytes });
     this.cacheRule = cacheAddon({ cache: this.cache, enabled: () => this.toggles.getSnapshot().cache, bypass: () => this.toggles.getSnapshot().noCache });
     this.noCache = noCacheRule(() => this.toggles.getSnapshot().noCache);
-    toggles.subscribe(() => this.publish());
+    // The toggles decide which built-ins are in the pipeline at all (see rebuild()).
+    toggles.subscribe(() => this.rebuild());
   }
 
   /** The pipeline, in order (read by the proxy on every request). */
@@ -197,7 +198,12 @@ export class RulesController {
     if (this.auth) items.push({ stage: 'auth', addon: this.auth });
     take(this.configRules, 'config');
     take(this.userRules, 'user');
-    items.push({ stage: 'no-cache', addon: this.noCache }, { stage: 'cache', addon: this.cacheRule });
+    // Built-ins join the pipeline only when they can act, so plain traffic keeps its synchronous
+    // path (no hook, no rule context). The cache stays while it holds entries even when switched
+    // off: it must still see unsafe requests that invalidate them (RFC 9111 §4.4).
+    const t = this.toggles.getSnapshot();
+    if (t.noCache) items.push({ stage: 'no-cache', addon: this.noCache });
+    if (t.cache || this.cache.stats().entries > 0) items.push({ stage: 'cache', addon: this.cacheRule });
     this.addonList = orderAddons(items);
     this.breakpointList = breakpoints;
     this.onBreakpoints(breakpoints);
