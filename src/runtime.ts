@@ -81,6 +81,7 @@ export class Runtime implements CommandApi {
     const netOpts: ProxyOptions = {
       ...defaultProxyOptions,
       host: settings.host,
+      mode: settings.proxyMode,
       port: settings.port,
       insecure: settings.insecure,
       ignoreHosts: settings.ignoreHosts,

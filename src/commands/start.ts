@@ -50,7 +50,6 @@ export function startCommand(): Command {
         if (err instanceof UsageError) cmd.error(`error: ${err.message}`, { exitCode: 2, code: 'proxyctl.usage' });
         throw err;
       }
-      if (settings!.mode !== 'regular') cmd.error(`error: --mode ${settings!.mode} is not supported by this build yet (only regular)`, { exitCode: 2, code: 'proxyctl.usage' });
       await run(settings!, file, flags.config ?? null, cmd);
     });
 }

@@ -35,7 +35,7 @@ const regexSource = z.string().superRefine((source, ctx) => {
 
 const httpUrl = z.string().refine((u) => parseAbsoluteTarget(u) !== null, { message: 'expected an http:// or https:// URL' });
 
-export const modeSchema = z.string().refine((m) => /^(regular|socks5|reverse:.+|upstream:.+)$/.test(m), {
+export const modeSchema = z.string().refine((m) => /^(regular|socks5|reverse|reverse:.+|upstream:.+)$/.test(m), {
   message: 'expected regular, reverse:URL[,URL…], upstream:URL or socks5',
 });
 

@@ -2,6 +2,8 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { ConfigFile } from './schema.js';
 import { modeSchema } from './schema.js';
+import { parseMode, type ProxyMode } from './mode.js';
+import { UsageError } from './usage-error.js';
 
 /**
  * `proxyctl start` options as commander hands them over (strings), parsed once by zod: bad values
@@ -53,7 +55,10 @@ export type StartFlags = z.infer<typeof startFlagsSchema>;
 export interface StartSettings {
   host: string;
   port: number;
+  /** The mode as written (shown in the status bar). */
   mode: string;
+  /** The mode, parsed. */
+  proxyMode: ProxyMode;
   tui: boolean;
   session: string | null;
   insecure: boolean;
@@ -72,10 +77,7 @@ export interface StartSettings {
   allow: string[] | null;
 }
 
-/** Thrown for a bad option or config value; the CLI prints the message and exits 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 function compileRegex(source: string, what: string): RegExp {
   try {
@@ -94,10 +96,12 @@ export function mergeSettings(flags: StartFlags, file: ConfigFile): StartSetting
     resolve.set(h.toLowerCase(), a);
   }
   const ignore = [...(file.ignoreHosts ?? []).map((r) => compileRegex(r, 'ignoreHosts')), ...(flags.ignoreHosts ?? []).map((r) => compileRegex(r, '--ignore-hosts'))];
+  const mode = flags.mode ?? file.mode ?? 'regular';
   return {
     host: flags.host ?? file.listen?.host ?? '127.0.0.1',
     port: flags.port ?? file.listen?.port ?? 8080,
-    mode: flags.mode ?? file.mode ?? 'regular',
+    mode,
+    proxyMode: parseMode(mode),
     tui: flags.tui,
     session: flags.session ?? null,
     insecure: flags.insecure ?? file.upstream?.insecure ?? false,

@@ -1,4 +1,5 @@
 import type { SecureContext } from 'node:tls';
+import type { ProxyMode } from '../../config/mode.js';
 import type { EventBus } from '../bus.js';
 import type { Addon } from '../core/pipeline.js';
 import type { Breakpoint } from '../core/breakpoints.js';
@@ -7,6 +8,8 @@ import type { PauseRegistry } from '../core/pauses.js';
 /** Resolved settings of the network core (parsed and defaulted by src/config before reaching here). */
 export interface ProxyOptions {
   host: string;
+  /** What kind of proxy this is (regular, upstream, socks5, reverse). @default regular */
+  mode: ProxyMode;
   /** 0 picks a free port. */
   port: number;
   /** Skip upstream certificate verification. @default false */
@@ -42,6 +45,7 @@ export interface ProxyOptions {
 
 export const defaultProxyOptions: ProxyOptions = {
   host: '127.0.0.1',
+  mode: { kind: 'regular' },
   port: 8080,
   insecure: false,
   ignoreHosts: [],
