@@ -22,6 +22,7 @@ import { checkConfigReferences } from './config/references.js';
 import { SettingsStore } from './store/settings.js';
 import { PolicyError, RulesController, type PolicyFlags } from './rules-controller.js';
 import { dirname, resolve as resolvePath } from 'node:path';
+import type { BackendStatus } from './proxy/reverse/status.js';
 
 export interface RuntimeOptions {
   /** `$PROXYCTL_HOME`. */
@@ -131,6 +132,11 @@ export class Runtime implements CommandApi {
     rt.recorder = await SessionRecorder.open(opts.home, opts.settings.session ?? defaultSessionName(), { continue: true });
     rt.detachRecorder = rt.recorder.attach(rt.bus);
     return rt;
+  }
+
+  /** Backend states in reverse mode (the backends pane, metrics); empty in other modes. */
+  backends(): readonly BackendStatus[] {
+    return [];
   }
 
   async start(): Promise<AddressInfo> {
