@@ -1,9 +1,11 @@
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { isIpLiteral, hostHeader } from '../core/authority.js';
 import type { ProxyOptions } from './options.js';
 import { makeLookup } from './upstream.js';
+import { parentProxyOf, type ParentProxy } from './parent-proxy.js';
 
 /** Larger flow-control windows: the 64 KiB defaults make bulk transfers CPU-bound (DESIGN.md §11). */
 export const H2_WINDOW = 16 * 1024 * 1024;
@@ -29,9 +31,12 @@ export class H2Sessions {
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
   private readonly probes = new Map<string, Promise<UpstreamRoute>>();
   private readonly lookup: net.LookupFunction;
+  /** In upstream mode every origin connection is a tunnel through this parent proxy. */
+  private readonly parent: ParentProxy | null;
 
   constructor(private readonly opts: ProxyOptions) {
     this.lookup = makeLookup(opts.resolve) as unknown as net.LookupFunction;
+    this.parent = parentProxyOf(opts, this.lookup);
   }
 
   /**
@@ -54,19 +59,57 @@ export class H2Sessions {
     return probe;
   }
 
-  private probe(key: string, host: string, port: number, onTimes?: (t: ProbeTimes) => void): Promise<UpstreamRoute> {
-    return new Promise((resolve, reject) => {
-      const started = performance.now();
-      let connectMs: number | null = null;
-      const socket = tls.connect({
-        host,
-        port,
-        ...(isIpLiteral(host) ? {} : { servername: host }),
-        ALPNProtocols: ['h2', 'http/1.1'],
-        rejectUnauthorized: !this.opts.insecure,
-        ...(this.opts.upstreamCa ? { ca: [...tls.rootCertificates, ...this.opts.upstreamCa] } : {}),
-        lookup: this.lookup,
+  private async probe(key: string, host: string, port: number, onTimes?: (t: ProbeTimes) => void): Promise<UpstreamRoute> {
+    const { socket, times } = await this.connect(host, port);
+    onTimes?.(times);
+    if (socket.alpnProtocol !== 'h2') {
+      this.protocol.set(key, 'h1');
+      return { protocol: 'h1', socket };
+    }
+    const session = http2.connect(`https://${hostHeader('https', host, port)}`, {
+      createConnection: () => socket,
+      settings: H2_SETTINGS,
+      maxSessionMemory: 64,
+    });
+    session.on('error', () => {
+      /* stream errors reach their exchanges; the session is dropped on 'close' */
+    });
+    const forget = () => {
+      if (this.sessions.get(key) === session) this.sessions.delete(key);
+    };
+    session.once('close', forget);
+    session.once('goaway', forget);
+    session.setLocalWindowSize(H2_WINDOW);
+    // An idle session should not keep the process alive.
+    session.unref();
+    this.sessions.set(key, session);
+    return { protocol: 'h2', session };
+  }
+
+  /**
+   * A TLS connection to the origin offering h2 and http/1.1, directly or (upstream mode) inside a
+   * tunnel through the parent proxy. Either way the origin's certificate is verified here.
+   */
+  private connect(host: string, port: number): Promise<{ socket: tls.TLSSocket; times: ProbeTimes }> {
+    const tlsOptions: tls.ConnectionOptions = {
+      ...(isIpLiteral(host) ? {} : { servername: host }),
+      ALPNProtocols: ['h2', 'http/1.1'],
+      rejectUnauthorized: !this.opts.insecure,
+      ...(this.opts.upstreamCa ? { ca: [...tls.rootCertificates, ...this.opts.upstreamCa] } : {}),
+    };
+    const started = performance.now();
+    if (this.parent) {
+      const parent = this.parent;
+      return parent.tunnelTls(host, port, tlsOptions).then((socket) => {
+        socket.setNoDelay(true);
+        const marks = parent.takeMarks(socket);
+        const times = marks ? { connectMs: marks.tunnelAt - started, tlsMs: (marks.secureAt ?? marks.tunnelAt) - started } : { connectMs: null, tlsMs: null };
+        return { socket, times };
       });
+    }
+    return new Promise((resolve, reject) => {
+      let connectMs: number | null = null;
+      const socket = tls.connect({ host, port, ...tlsOptions, lookup: this.lookup });
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`could not connect within ${this.opts.connectTimeoutMs} ms`), { code: 'ETIMEDOUT' })), this.opts.connectTimeoutMs);
       socket.once('connect', () => (connectMs = performance.now() - started));
@@ -76,31 +119,8 @@ export class H2Sessions {
       });
       socket.once('secureConnect', () => {
         clearTimeout(timer);
-        onTimes?.({ connectMs, tlsMs: performance.now() - started });
         socket.removeAllListeners('error');
-        if (socket.alpnProtocol !== 'h2') {
-          this.protocol.set(key, 'h1');
-          resolve({ protocol: 'h1', socket });
-          return;
-        }
-        const session = http2.connect(`https://${hostHeader('https', host, port)}`, {
-          createConnection: () => socket,
-          settings: H2_SETTINGS,
-          maxSessionMemory: 64,
-        });
-        session.on('error', () => {
-          /* stream errors reach their exchanges; the session is dropped on 'close' */
-        });
-        const forget = () => {
-          if (this.sessions.get(key) === session) this.sessions.delete(key);
-        };
-        session.once('close', forget);
-        session.once('goaway', forget);
-        session.setLocalWindowSize(H2_WINDOW);
-        // An idle session should not keep the process alive.
-        session.unref();
-        this.sessions.set(key, session);
-        resolve({ protocol: 'h2', session });
+        resolve({ socket, times: { connectMs, tlsMs: performance.now() - started } });
       });
     });
   }

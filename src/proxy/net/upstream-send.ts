@@ -4,6 +4,8 @@ import http2 from 'node:http2';
 import type { IncomingMessage, ClientRequest as NodeClientRequest } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import { hostHeader } from '../core/authority.js';
 import type { Flow, HeaderPairs, HttpVersion } from '../core/flow.js';
 import { pairsFromRaw, rawFromPairs, stripHopByHop, hasHeader } from '../core/headers.js';
 import { ProxyError, classifyUpstreamError } from '../core/errors.js';
@@ -62,20 +64,38 @@ export function sendH1(x: UpstreamSink): NodeClientRequest {
     if (x.clientChunked) out.push(['Transfer-Encoding', 'chunked']);
   }
   if (Buffer.isBuffer(x.body)) out = fixBodyFraming(out, x.body.length);
+  // Upstream mode: plain HTTP goes to the parent in absolute form (RFC 9112 §3.2.2) over a pool of
+  // connections to it; HTTPS tunnels through it inside the https agent.
+  const parent = env.pool.parent;
+  const viaParent = parent !== null && r.scheme === 'http';
+  const target = viaParent ? `http://${hostHeader('http', r.host, r.port)}${r.path.startsWith('/') ? r.path : `/${r.path}`}` : r.path;
+  if (viaParent && parent.authorization) out = [...out, ['Proxy-Authorization', parent.authorization]];
   const upReq: NodeClientRequest = (r.scheme === 'https' ? https.request : http.request)({
-    host: r.host,
-    port: r.port,
+    host: viaParent ? parent.host : r.host,
+    port: viaParent ? parent.port : r.port,
     method: r.method,
-    path: r.path,
+    path: target,
     headers: rawFromPairs(out) as unknown as http.OutgoingHttpHeaders,
     agent: env.pool.agentFor(r.scheme),
     setHost: false,
   });
+  let reached = false;
   upReq.on('socket', (socket) => {
     flow.server.address = socket.remoteAddress ?? null;
-    if (!socket.connecting) return; // a pooled connection
+    const marks = parent?.takeMarks(socket);
+    if (marks) {
+      // A fresh tunnel through the parent, made before the agent handed it over.
+      const t0 = performance.now() - x.now();
+      flow.timings.upstreamConnect = marks.tunnelAt - t0;
+      if (marks.secureAt !== null) flow.timings.upstreamTls = marks.secureAt - t0;
+    }
+    if (!socket.connecting) {
+      reached = true;
+      return; // a pooled connection, or one made ready by the parent tunnel
+    }
     const connectTimer = setTimeout(() => upReq.destroy(new ProxyError('UPSTREAM_TIMEOUT', `could not connect within ${env.opts.connectTimeoutMs} ms`)), env.opts.connectTimeoutMs);
     socket.once('connect', () => {
+      reached = true;
       flow.timings.upstreamConnect = x.now();
       flow.server.address = socket.remoteAddress ?? null;
       if (r.scheme === 'http') clearTimeout(connectTimer);
@@ -86,12 +106,19 @@ export function sendH1(x: UpstreamSink): NodeClientRequest {
     });
     socket.once('close', () => clearTimeout(connectTimer));
   });
-  upReq.on('error', (err) => x.onError(classifyUpstreamError(err)));
+  upReq.on('error', (err) => x.onError(viaParent && !reached ? parent.unreachable(err) : classifyUpstreamError(err)));
   upReq.on('continue', () => x.onContinue());
   upReq.on('information', (info) => {
     if (info.statusCode === 103) x.onEarlyHints(pairsFromRaw(info.rawHeaders));
   });
   upReq.on('response', (upRes: IncomingMessage) => {
+    if (viaParent && upRes.statusCode === 407) {
+      // The parent wants credentials of its own: relayed, it would look like proxyctl asking the
+      // client for them. Say which hop refused instead.
+      upRes.resume();
+      x.onError(parent.refused(407, upRes.statusMessage ?? '', `${r.method} ${target}`));
+      return;
+    }
     x.onHead({
       status: upRes.statusCode ?? 502,
       statusText: upRes.statusMessage ?? '',

@@ -3,7 +3,9 @@ import https from 'node:https';
 import dns from 'node:dns';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
 import type { ProxyOptions } from './options.js';
+import { parentProxyOf, type ParentProxy } from './parent-proxy.js';
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
 
@@ -34,6 +36,14 @@ export function makeLookup(overrides: ReadonlyMap<string, string>) {
 class AdoptingHttpsAgent extends https.Agent {
   private readonly parked = new Map<string, tls.TLSSocket>();
 
+  /** `parent`: in upstream mode, new connections are TLS inside a CONNECT tunnel through it. */
+  constructor(
+    options: https.AgentOptions,
+    private readonly parent: ParentProxy | null,
+  ) {
+    super(options);
+  }
+
   park(host: string, port: number, socket: tls.TLSSocket): void {
     const key = `${host}:${port}`;
     this.parked.get(key)?.destroy();
@@ -47,14 +57,26 @@ class AdoptingHttpsAgent extends https.Agent {
     }, 5000);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
+    // Nobody else listens while it waits here; an origin reset must not become an uncaught error.
+    socket.on('error', () => socket.destroy());
   }
 
-  override createConnection(options: { host?: string; port?: number }, callback?: unknown): net.Socket {
+  override createConnection(options: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
     const key = `${options.host}:${options.port}`;
     const socket = this.parked.get(key);
     if (socket && !socket.destroyed) {
       this.parked.delete(key);
       return socket;
+    }
+    if (this.parent && callback) {
+      // Asynchronous creation: Node's Agent waits for the callback when nothing is returned.
+      // `options` carry the agent's TLS settings and the servername it derived from Host.
+      this.parent.tunnelTls(options.host ?? 'localhost', Number(options.port ?? 443), options as tls.ConnectionOptions).then(
+        (s) => callback(null, s),
+        // Node's own agents call back with the error alone on failure.
+        (err: Error) => (callback as (e: Error) => void)(err),
+      );
+      return undefined;
     }
     const create = (https.Agent.prototype as unknown as { createConnection: (o: unknown, cb?: unknown) => net.Socket }).createConnection;
     return create.call(this, options, callback);
@@ -68,9 +90,15 @@ class AdoptingHttpsAgent extends https.Agent {
 export class UpstreamPool {
   readonly http: http.Agent;
   readonly https: AdoptingHttpsAgent;
+  /**
+   * The parent proxy in upstream mode, else null. Plain HTTP then goes to it in absolute form
+   * (so `http` pools connections to the parent); `https` tunnels through it.
+   */
+  readonly parent: ParentProxy | null;
 
   constructor(opts: ProxyOptions) {
     const lookup = makeLookup(opts.resolve) as unknown as net.LookupFunction;
+    this.parent = parentProxyOf(opts, lookup);
     const common = {
       keepAlive: true,
       maxFreeSockets: opts.maxIdleUpstreamPerOrigin,
@@ -86,7 +114,7 @@ export class UpstreamPool {
       rejectUnauthorized: !opts.insecure,
       ALPNProtocols: ['http/1.1'],
       ...(opts.upstreamCa ? { ca: [...tls.rootCertificates, ...opts.upstreamCa] } : {}),
-    });
+    }, this.parent);
   }
 
   agentFor(scheme: 'http' | 'https'): http.Agent {

@@ -146,22 +146,42 @@ class UpgradeRelay {
       setHost: false,
       lookup: makeLookup(env.opts.resolve) as unknown as net.LookupFunction,
     };
-    const upReq =
-      r.scheme === 'https'
-        ? https.request({
-            ...common,
-            rejectUnauthorized: !env.opts.insecure,
-            ...(env.opts.upstreamCa ? { ca: [...tls.rootCertificates, ...env.opts.upstreamCa] } : {}),
-            // RFC 6066 §3: SNI carries host names only, never IP literals.
-            ...(isIpLiteral(r.host) ? {} : { servername: r.host }),
-          })
-        : http.request(common);
+    const tlsOptions: tls.ConnectionOptions = {
+      rejectUnauthorized: !env.opts.insecure,
+      ...(env.opts.upstreamCa ? { ca: [...tls.rootCertificates, ...env.opts.upstreamCa] } : {}),
+      // RFC 6066 §3: SNI carries host names only, never IP literals.
+      ...(isIpLiteral(r.host) ? {} : { servername: r.host }),
+    };
+    const parent = env.pool.parent;
+    if (parent) {
+      // Upstream mode: the dedicated connection is a CONNECT tunnel through the parent (TLS to the
+      // origin inside it for wss). Without an agent, Node waits for this callback.
+      common.agent = undefined;
+      common.createConnection = (_options, oncreate) => {
+        const made = r.scheme === 'https' ? parent.tunnelTls(r.host, r.port, { ...tlsOptions, ALPNProtocols: ['http/1.1'] }) : parent.tunnel(r.host, r.port);
+        made.then(
+          (socket) => oncreate(null, socket),
+          // Node's ClientRequest takes the error alone on failure.
+          (err: Error) => (oncreate as (e: Error) => void)(err),
+        );
+        return undefined;
+      };
+    }
+    const upReq = r.scheme === 'https' ? https.request({ ...common, ...tlsOptions }) : http.request(common);
     this.upReq = upReq;
     flow.timings.upstreamSent = this.now();
     this.armTimer(env.opts.upstreamTimeoutMs, `no answer to the upgrade request within ${env.opts.upstreamTimeoutMs} ms`);
 
     upReq.on('socket', (s) => {
       flow.server.address = s.remoteAddress ?? null;
+      const marks = parent?.takeMarks(s);
+      if (marks) {
+        // Made ready through the parent before the request got it: no connect events will follow.
+        const t0 = performance.now() - this.now();
+        flow.timings.upstreamConnect = marks.tunnelAt - t0;
+        if (marks.secureAt !== null) flow.timings.upstreamTls = marks.secureAt - t0;
+      }
+      if (!s.connecting) return; // already connected: the connect timer below has nothing to watch
       const connectTimer = setTimeout(() => upReq.destroy(new ProxyError('UPSTREAM_TIMEOUT', `could not connect within ${env.opts.connectTimeoutMs} ms`)), env.opts.connectTimeoutMs);
       s.once('connect', () => {
         flow.timings.upstreamConnect = this.now();

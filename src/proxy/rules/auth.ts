@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { headerValue, type Flow, type HeaderPairs } from '../core/flow.js';
+import { headerValue, type ClientInfo, type Flow, type HeaderPairs } from '../core/flow.js';
 import { removeHeader } from '../core/headers.js';
 import type { Addon, ConnectDecision, ConnectRequest, HookContext, HookDecision, LocalResponse } from '../core/pipeline.js';
 import { constantTimeEqual, verifyPassword, type HtpasswdEntry } from './htpasswd.js';
@@ -20,6 +20,9 @@ export interface ProxyAuthOptions {
   /** How many verified `Proxy-Authorization` values to remember. @default 256 */
   cacheSize?: number;
 }
+
+/** The name of the proxy authentication rule (other transports ask whether one is active). */
+export const PROXY_AUTH_RULE_NAME = 'auth';
 
 type Credential = { kind: 'plain'; password: string } | { kind: 'htpasswd'; entry: HtpasswdEntry };
 
@@ -89,7 +92,7 @@ export function proxyAuthRule(opts: ProxyAuthOptions): Addon {
   const userCount = opts.users.length;
   const fileCount = opts.htpasswd.length;
   return {
-    name: 'auth',
+    name: PROXY_AUTH_RULE_NAME,
     explain: () => {
       const from = [userCount ? `${plural(userCount, 'user')} from the config` : '', fileCount ? `${plural(fileCount, 'user')} from htpasswd` : ''].filter(Boolean);
       return `proxy auth (Basic, realm "${realm}"): ${from.join(', ') || 'no users (every request is refused)'}`;
@@ -114,6 +117,35 @@ export function proxyAuthRule(opts: ProxyAuthOptions): Addon {
       return { action: 'respond', response: challenge(), tag: 'auth-required' };
     },
   };
+}
+
+/** True when the pipeline requires proxy credentials. */
+export function requiresProxyAuth(addons: readonly Addon[]): boolean {
+  return addons.some((a) => a.name === PROXY_AUTH_RULE_NAME);
+}
+
+/** `Proxy-Authorization` value for a user name and password (RFC 7617 §2, UTF-8). */
+export function basicCredentials(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+}
+
+/**
+ * Check a user name and password that arrived some other way than `Proxy-Authorization` (SOCKS5
+ * username/password, RFC 1929) with the very rule that checks the header: same users, same
+ * htpasswd, same cache and failure log. Resolves with the user, or null when refused. A name
+ * with a colon cannot be put in Basic credentials (RFC 7617 §2), so it never matches.
+ */
+export async function verifyProxyCredentials(addons: readonly Addon[], user: string, password: string, client: ClientInfo, ctx: HookContext): Promise<string | null> {
+  if (user.includes(':')) return null;
+  let verified: string | null = null;
+  for (const addon of addons) {
+    if (addon.name !== PROXY_AUTH_RULE_NAME || !addon.connect) continue;
+    const request: ConnectRequest = { host: '', port: 0, headers: [['Proxy-Authorization', basicCredentials(user, password)]], client, passthrough: false };
+    const decision = await addon.connect(request, ctx);
+    if (!decision || decision.action !== 'continue' || decision.user === undefined) return null;
+    verified = decision.user;
+  }
+  return verified;
 }
 
 /** `Basic dXNlcjpwYXNz` → `{ user, password }`; null when it is not well-formed Basic. */
