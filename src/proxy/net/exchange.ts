@@ -1,4 +1,5 @@
 import http2 from 'node:http2';
+import type { ClientRequest as NodeClientRequest } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { emptyBody, flowUrl, headerValue, type HeaderPairs } from '../core/flow.js';
@@ -34,7 +35,7 @@ export { newHttpFlow, type ExchangeEnv, type RequestTarget } from './exchange-ba
  */
 export class Exchange extends ExchangeBase {
   /** What to send as the request body (see forward()). */
-  private body: Buffer | Readable | null = null;
+  protected body: Buffer | Readable | null = null;
   async run(): Promise<void> {
     const { env, flow } = this;
     env.emitter.start(flow);
@@ -224,10 +225,11 @@ export class Exchange extends ExchangeBase {
    * Send the request upstream. `body` is null to stream the client's body, a Buffer for a body
    * held at a breakpoint, or a stream that replays what was read before streaming the rest.
    */
-  private forward(body: Buffer | Readable | null): void {
+  protected forward(body: Buffer | Readable | null): void {
     const { env, flow } = this;
     const r = flow.request;
     this.body = body;
+    this.startingAttempt();
     flow.phase = 'waiting';
     env.emitter.update(flow);
     flow.timings.upstreamSent = this.now();
@@ -243,7 +245,7 @@ export class Exchange extends ExchangeBase {
     if (route instanceof Promise) {
       route.then(
         (rt) => this.dispatch(rt),
-        (err: unknown) => this.fail(classifyUpstreamError(err)),
+        (err: unknown) => this.upstreamFailed(classifyUpstreamError(err)),
       );
     } else this.dispatch(route);
   }
@@ -268,13 +270,36 @@ export class Exchange extends ExchangeBase {
   }
 
   private sendH1(): void {
-    this.upstream = sendH1(this.sink());
+    this.sending('h1');
+    const upReq = sendH1(this.sink());
+    this.upstream = upReq;
+    this.sentH1(upReq);
   }
 
   private sendH2(session: http2.ClientHttp2Session): void {
+    this.sending('h2');
     const stream = sendH2(this.sink(), session);
     if (stream) this.upstream = stream;
   }
+
+  // Hooks for reverse mode (src/proxy/reverse/reverse-exchange.ts); forward flows need none.
+
+  /** forward() starts an attempt at the upstream. */
+  protected startingAttempt(): void {}
+
+  /** The request is about to go out (an HTTP/2 stream goes out on a live session at once). */
+  protected sending(_protocol: 'h1' | 'h2'): void {}
+
+  /** An HTTP/1.1 request to the upstream was made (its socket comes later). */
+  protected sentH1(_upReq: NodeClientRequest): void {}
+
+  /** The upstream failed (connection, reset, timeout, protocol): the exchange fails. */
+  protected upstreamFailed(err: ProxyError): void {
+    this.fail(err);
+  }
+
+  /** The upstream's response head arrived. */
+  protected upstreamAnswered(_status: number): void {}
 
   /** The exchange as the upstream senders see it. */
   private sink(): UpstreamSink {
@@ -290,7 +315,7 @@ export class Exchange extends ExchangeBase {
       finished: () => this.isFinished(),
       bodyComplete: () => this.bodyComplete(),
       onHead: (up) => this.onResponse(up),
-      onError: (err) => this.fail(err),
+      onError: (err) => this.upstreamFailed(err),
       onContinue: () => this.relayContinue(),
       onEarlyHints: (h) => this.relayEarlyHints(h),
       pipeBody: (dest, addTrailers) => this.pipeRequestBody(dest, addTrailers),
@@ -341,6 +366,7 @@ export class Exchange extends ExchangeBase {
   private onResponse(up: UpstreamHead): void {
     const { env, flow } = this;
     this.clearTimer();
+    this.upstreamAnswered(up.status);
     flow.timings.firstByte = this.now();
     if (up.tls) {
       const socket = up.tls as TLSSocket & { [kCertSummary]?: string | null };

@@ -15,6 +15,7 @@ import { RuleContext } from './rule-context.js';
 import { closingResponse } from './raw-response.js';
 import { selfPage } from './self-page.js';
 import { handleUpgrade } from './websocket.js';
+import { h1ReverseFacts, serveReverse, upgradeReverse } from '../reverse/serve.js';
 
 export interface H1Handlers {
   /** A CONNECT was accepted: continue with the tunnel socket (re-enter the listener). */
@@ -49,6 +50,12 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
   server.emit('listening');
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // Reverse mode: every request (origin-form, plain or TLS) goes to a backend group.
+    const reverse = env.deps.reverse;
+    if (reverse) {
+      serveReverse(env, reverse, req, res, h1ReverseFacts(req, handlers.port()));
+      return;
+    }
     const target = resolveTarget(req, handlers);
     if (target === null || 'self' in target) {
       // Asked of the proxy itself, or unroutable: answer locally, still as a flow.
@@ -66,6 +73,11 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
   server.on('checkContinue', onRequest);
 
   server.on('upgrade', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const reverse = env.deps.reverse;
+    if (reverse) {
+      upgradeReverse(env, reverse, req, socket, head, h1ReverseFacts(req, handlers.port()));
+      return;
+    }
     const target = resolveTarget(req, handlers);
     if (target === null || 'self' in target) {
       socket.end(closingResponse(400, [['Content-Type', 'text/plain']], 'proxyctl: cannot route this upgrade request\n'));
@@ -75,6 +87,12 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
   });
 
   server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+    if (env.deps.reverse) {
+      // A reverse proxy is the server to its clients, not a way through to others.
+      socket.end(closingResponse(405, [['Content-Type', 'text/plain'], ['Allow', 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH']], 'proxyctl runs in reverse mode: CONNECT is not accepted\n'));
+      recordClientError(env, socket, 'BAD_REQUEST', `CONNECT ${req.url ?? ''} refused: reverse mode`, `CONNECT ${req.url ?? ''}`, 405);
+      return;
+    }
     const auth = parseAuthority(req.url ?? '', null);
     if (!auth) {
       socket.end(closingResponse(400, [['Content-Type', 'text/plain']], 'CONNECT needs host:port\n'));

@@ -8,6 +8,7 @@ import { Exchange, type ExchangeEnv, type RequestTarget } from './exchange.js';
 import { selfPage } from './self-page.js';
 import type { TunnelTarget } from './socket-facts.js';
 import { H2_SETTINGS, H2_WINDOW } from './upstream-h2.js';
+import { serveReverse } from '../reverse/serve.js';
 
 /** What the listener knew about a connection when it handed it to the HTTP/2 adapter. */
 export interface SessionFacts {
@@ -53,6 +54,14 @@ export function createH2Adapter(env: ExchangeEnv, isSelf: (host: string, port: n
     });
     const f = facts.get(req.stream.session!);
     const path = req.headers[':path'] ?? '/';
+    const reverse = env.deps.reverse;
+    if (reverse) {
+      // Reverse mode: every stream goes to a backend group, routed by its :authority.
+      const client = f?.client ?? { address: '', port: 0, tlsVersion: null, sni: null, alpn: 'h2' };
+      const host = req.headers[':authority'] ?? req.headers.host;
+      serveReverse(env, reverse, req, res, { client, tls: f?.tls ?? false, host: host === undefined ? undefined : String(host), path, listenerPort: env.opts.port });
+      return;
+    }
     let target: RequestTarget | null = null;
     if (f?.target) {
       target = { scheme: f.tls ? 'https' : 'http', host: f.target.host, port: f.target.port, path };
