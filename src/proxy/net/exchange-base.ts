@@ -19,6 +19,7 @@ import { type UpstreamHead } from './upstream-send.js';
 import { clientWriter, type ClientRequest, type ClientResponse, type ClientWriter } from './client-side.js';
 import { fixBodyFraming } from '../core/edits.js';
 import { REPLAY_HEADER } from './replay-client.js';
+import { compress, planCompression, type Coding, type CompressionPlan } from './compression.js';
 
 
 /** Everything an exchange needs, shared by all exchanges of one proxy. */
@@ -149,9 +150,10 @@ export abstract class ExchangeBase {
     response.body = captureWhole(emptyBody(), body, this.env.opts.maxBodyBytes);
     // The flow (and the cache, observing it) must see the framing that was actually sent.
     response.headers = fixBodyFraming(response.headers, body.length);
+    const plan = this.compression(response.status, stripHopByHop(response.headers), body.length);
     flow.phase = 'responding';
     this.env.emitter.update(flow);
-    const out = stripHopByHop(response.headers);
+    const out = plan.headers;
     const ctx = this.ctx;
     this.res.once('finish', () => {
       ctx?.notifyObservers(this.clientReset() ? null : body, flow);
@@ -160,11 +162,8 @@ export abstract class ExchangeBase {
     try {
       this.out.writeHead(response.status, response.statusText, out);
       if (this.out.h2 && response.trailers) this.out.addTrailers(response.trailers);
-      const throttle = this.req.method === 'HEAD' ? null : this.throttled();
-      if (throttle) {
-        throttle.pipe(this.res as NodeJS.WritableStream);
-        throttle.end(body);
-      } else this.out.end(this.req.method === 'HEAD' ? undefined : body);
+      if (this.req.method === 'HEAD') this.out.end();
+      else this.pipeToClient(body, plan.coding, body.length);
     } catch (err) {
       this.fail(new ProxyError('INTERNAL', `cannot send the response: ${(err as Error).message}`));
     }
@@ -182,8 +181,9 @@ export abstract class ExchangeBase {
     flow.phase = 'responding';
     env.emitter.update(flow);
     this.drainRequestIfUnread();
+    const plan = this.compression(status, stripHopByHop(headers), declaredLength(headers));
     try {
-      this.out.writeHead(status, flow.response.statusText, stripHopByHop(headers));
+      this.out.writeHead(status, flow.response.statusText, plan.headers);
     } catch (err) {
       body.destroy();
       this.fail(new ProxyError('INTERNAL', `cannot send the response head: ${(err as Error).message}`));
@@ -201,10 +201,7 @@ export abstract class ExchangeBase {
         capture.finish('aborted');
         this.fail(new ProxyError('INTERNAL', `the local response body failed: ${err.message}`));
       });
-      const throttle = this.throttled();
-      const end = opts.endOnSourceEnd ?? true;
-      if (throttle) body.pipe(throttle).pipe(res as NodeJS.WritableStream, { end });
-      else body.pipe(res as NodeJS.WritableStream, { end });
+      this.pipeToClient(body, plan.coding, declaredLength(headers), opts.endOnSourceEnd ?? true);
     }
     res.once('finish', () => {
       if (this.isFinished() || this.clientReset()) return;
@@ -229,7 +226,8 @@ export abstract class ExchangeBase {
   protected streamResponse(up: UpstreamHead): void {
     const { env, flow, res } = this;
     const response = flow.response!;
-    const out = stripHopByHop(response.headers);
+    const plan = this.compression(response.status, stripHopByHop(response.headers), declaredLength(response.headers));
+    const out = plan.headers;
     try {
       this.out.writeHead(response.status, response.statusText, out);
     } catch (err) {
@@ -257,9 +255,54 @@ export abstract class ExchangeBase {
       if (observed) ctx!.notifyObservers(null, flow);
     });
     res.once('finish', this.onClientFinish);
+    this.pipeToClient(up.body, plan.coding, declaredLength(response.headers));
+  }
+
+  /**
+   * The last stage of the response path (DESIGN.md §5): how the client's copy is encoded. The flow
+   * keeps the origin's headers and bytes; a coding applied shows as a `compressed:CODING` tag.
+   */
+  protected compression(status: number, headers: HeaderPairs, bodySize: number | null): CompressionPlan {
+    const settings = this.env.opts.compression;
+    if (!settings.enabled) return { coding: null, headers };
+    const accept = this.req.headers['accept-encoding'];
+    const plan = planCompression({
+      settings,
+      method: this.req.method ?? 'GET',
+      acceptEncoding: Array.isArray(accept) ? accept.join(', ') : accept,
+      status,
+      headers,
+      bodySize,
+    });
+    if (plan.coding) this.flow.tags.push(`compressed:${plan.coding}`);
+    return plan;
+  }
+
+  /** Send a body to the client: encoded when planned, then through a throttle rule's cap. */
+  protected pipeToClient(body: Readable | Buffer, coding: Coding | null, sizeHint: number | null, end = true): void {
+    const res = this.res as NodeJS.WritableStream;
+    let stream: Readable | null = Buffer.isBuffer(body) ? null : body;
+    if (coding) {
+      const encoder = compress(body, coding, this.env.opts.compression, sizeHint);
+      encoder.once('error', (err) => this.fail(new ProxyError('INTERNAL', `cannot compress the response: ${err.message}`)));
+      // A client gone mid-body: free the compressor's memory now, not at garbage collection.
+      this.res.once('close', () => encoder.destroy());
+      stream = encoder;
+    }
     const throttle = this.throttled();
-    if (throttle) up.body.pipe(throttle).pipe(res as NodeJS.WritableStream);
-    else up.body.pipe(res as NodeJS.WritableStream);
+    if (stream === null) {
+      // A whole body, sent as it is.
+      if (!throttle) {
+        if (end) this.out.end(body as Buffer);
+        else res.write(body as Buffer);
+        return;
+      }
+      throttle.pipe(res, { end });
+      throttle.end(body);
+      return;
+    }
+    if (throttle) stream.pipe(throttle).pipe(res, { end });
+    else stream.pipe(res, { end });
   }
 
   /** Answer the client ourselves (rule decision or the proxy's own pages). */
@@ -279,8 +322,11 @@ export abstract class ExchangeBase {
     // Drain whatever body the client sends so the connection can be reused.
     this.drainRequest();
     if (!res.headersSent) {
-      this.out.writeHead(local.status, flow.response.statusText, headers);
-      this.out.end(this.req.method === 'HEAD' ? undefined : body);
+      const plan = this.compression(local.status, headers, body.length);
+      this.out.writeHead(local.status, flow.response.statusText, plan.headers);
+      if (this.req.method === 'HEAD') this.out.end();
+      else if (plan.coding) this.pipeToClient(body, plan.coding, body.length);
+      else this.out.end(body);
     }
     flow.timings.responseEnd = this.now();
     this.ending = true;
@@ -459,6 +505,12 @@ export abstract class ExchangeBase {
   }
 }
 
+
+/** The Content-Length a response declares, or null when it has none (or a bad one). */
+function declaredLength(headers: HeaderPairs): number | null {
+  const v = headerValue(headers, 'content-length');
+  return v !== undefined && /^\d+$/.test(v.trim()) ? Number(v.trim()) : null;
+}
 
 /** Keep a copy of a streamed body up to `max` bytes; the getter gives it (null when it grew past). */
 function observe(body: Readable, max: number): () => Buffer | null {
