@@ -1,6 +1,9 @@
 /**
- * A recorded session in the TUI without a proxy (`proxyctl open`, issue 7): the flows are loaded
- * into an ordinary FlowStore and this small command API answers the TUI. Marks, clearing the view
+ * A recorded session in the TUI without a proxy (`proxyctl open`, issue 7): the session's log is
+ * indexed (byte offsets only) into an ordinary FlowStore, which reads the rows in view and the
+ * bodies of an opened flow back on demand, so a 200,000-flow session is never held in memory
+ * (a HAR file, parsed whole anyway, is loaded into the store instead). This small command API
+ * answers the TUI. Marks, clearing the view
  * and replay work; replay sends the request straight to its origin (src/replay/send.ts, as
  * `proxyctl replay` does) and shows the answer as a new flow tagged `replay-of:ID`. Everything that
  * needs a running proxy (pauses, intercept, rules, cache toggles) is refused with one message.
@@ -23,8 +26,10 @@ import { sha256Hex } from './store/session-codec.js';
 import { READ_ONLY_MESSAGE } from './tui/read-only.js';
 
 export interface SessionViewerOptions {
-  /** Flows kept in memory; a longer session keeps its newest. @default 20000 */
+  /** Flows kept in memory (replays, and a HAR file's flows); a longer HAR keeps its newest. @default 20000 */
   maxFlows?: number;
+  /** Captured body bytes held in memory (see FlowStoreOptions). @default 268435456 */
+  storeMaxBodyBytes?: number;
   /** Response body bytes kept on a replayed flow (DESIGN.md §4's capture limit). @default 4194304 */
   maxBodyBytes?: number;
   /** Sends replays; tests pass a stub. @default a sender straight to the origin (src/replay/send.ts) */
@@ -55,7 +60,11 @@ export class SessionViewer implements CommandApi {
   private readonly maxBodyBytes: number;
 
   constructor(opts: SessionViewerOptions = {}) {
-    this.store = new FlowStore({ maxFlows: opts.maxFlows ?? 20000, notifyIntervalMs: opts.storeNotifyMs ?? 50 });
+    this.store = new FlowStore({
+      maxFlows: opts.maxFlows ?? 20000,
+      notifyIntervalMs: opts.storeNotifyMs ?? 50,
+      ...(opts.storeMaxBodyBytes !== undefined ? { maxBodyBytes: opts.storeMaxBodyBytes } : {}),
+    });
     this.maxBodyBytes = opts.maxBodyBytes ?? 4 * 1024 * 1024;
     this.sender = opts.sender ?? createSender({ ...defaultSendOptions, maxBodyBytes: this.maxBodyBytes });
   }
@@ -67,6 +76,18 @@ export class SessionViewer implements CommandApi {
       this.store.add(flow);
       n++;
     }
+    this.store.flush();
+    return n;
+  }
+
+  /**
+   * Show the session in `dir` without loading it: its log is indexed (offsets and id hashes, 16
+   * bytes a flow) and rows are read as the list shows them. Returns the flows indexed. A torn last
+   * line (a recorder killed mid-write) is skipped with a warning in the event log.
+   */
+  async loadSession(dir: string, opts: { onWarning?: (message: string) => void } = {}): Promise<number> {
+    this.store.useSession(dir);
+    const n = await this.store.indexSession({ onWarning: opts.onWarning ?? ((m) => this.log('warn', m)) });
     this.store.flush();
     return n;
   }

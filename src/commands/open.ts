@@ -1,7 +1,8 @@
 /**
  * `proxyctl open NAME|FILE`: browse a recorded session (or a HAR file, or a session directory) in
  * the terminal UI without starting a proxy (issue 7). Thin: resolve the recording as `export`
- * does, load it into a read-only SessionViewer, run the same TUI as `start`.
+ * does, index it into a read-only SessionViewer (rows and bodies are read on demand), run the same
+ * TUI as `start`.
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { openSource, type FlowSource } from '../export/source.js';
 import { SessionViewer } from '../session-viewer.js';
 import { listSessions } from '../store/session-catalog.js';
 import { SessionError } from '../store/session-errors.js';
+import { sessionDir } from '../store/session-paths.js';
 
 export interface OpenCommandIo {
   /** @default process.stdin */
@@ -54,7 +56,10 @@ export function openCommand(io: OpenCommandIo = {}): Command {
       const viewer = new SessionViewer();
       try {
         try {
-          await viewer.load(source.flows({ onWarning: (m) => viewer.log('warn', m) }));
+          // A session is indexed and read on demand (bounded memory); a HAR file is parsed whole anyway.
+          const dir = source.kind === 'session' ? sessionDir(home, nameOrFile) : source.kind === 'dir' ? resolve(nameOrFile) : null;
+          if (dir) await viewer.loadSession(dir);
+          else await viewer.load(source.flows({ onWarning: (m) => viewer.log('warn', m) }));
         } catch (err) {
           // A corrupt line or blob: the recording cannot be read as a whole.
           if (err instanceof SessionError || err instanceof HarError) return cmd.error(`error: ${source.label}: ${err.message}`, USAGE);

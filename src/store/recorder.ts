@@ -1,11 +1,15 @@
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import type { EventBus } from '../proxy/bus.js';
 import type { Flow } from '../proxy/core/flow.js';
 import { SessionError } from './session-errors.js';
 import { encodeFlow } from './session-codec.js';
+import type { LineLocation } from './session-log.js';
 import { blobPath, blobsDir, flowsLogPath, sessionDir } from './session-paths.js';
 import { repairLogTail, sessionDiskUsage } from './session-scan.js';
 import { SettingsStore } from './settings.js';
+
+/** Blob hashes remembered without asking the disk. */
+const KNOWN_BLOBS = 4096;
 
 export interface RecorderOptions {
   /**
@@ -42,7 +46,13 @@ export interface RecorderOptions {
  */
 export class SessionRecorder {
   private fd: number | null;
+  /** Hashes of blobs written or seen lately; older ones are checked on disk (bounded memory). */
   private readonly knownBlobs: Set<string>;
+  /**
+   * Told where each flow's line went (byte offset and length in `flows.jsonl`), right after it is
+   * written: the store indexes it to read the flow back once it leaves memory (issue 7).
+   */
+  onRecorded: ((flow: Flow, at: LineLocation) => void) | null = null;
   private flowCount: number;
   private logBytes: number;
   private blobBytes: number;
@@ -86,7 +96,7 @@ export class SessionRecorder {
     const onWarning = opts.onWarning ?? ((m: string) => process.emitWarning(m, 'ProxyctlSessionWarning'));
     if (tail.cut > 0) onWarning(`session ${name}: cut a torn last line (${tail.cut} bytes) left by an interrupted write`);
 
-    const blobs = new Set(readdirSync(blobsDir(dir)).filter((f) => /^[0-9a-f]{64}$/.test(f)));
+    const blobs = new Set<string>();
     const indexed = settings.settings.sessions[name];
     const blobBytes = indexed && indexed.logBytes === tail.size ? indexed.bytes - indexed.logBytes : (await sessionDiskUsage(dir)).blobBytes;
     const fd = openSync(log, 'a');
@@ -126,26 +136,55 @@ export class SessionRecorder {
     });
   }
 
-  /** Append one finished flow now (blobs first, then its line). Throws on IO errors. */
-  record(flow: Flow): void {
+  /**
+   * Append one finished flow now (blobs first, then its line). Returns where the line went. Throws
+   * on IO errors.
+   */
+  record(flow: Flow): LineLocation {
     if (this.fd === null) throw new Error(`session ${this.name} is closed`);
     const { record, blobs } = encodeFlow(flow);
     for (const blob of blobs) {
-      if (this.knownBlobs.has(blob.hash)) continue;
+      if (this.knownBlobs.has(blob.hash)) {
+        this.rememberBlob(blob.hash);
+        continue;
+      }
       const final = blobPath(this.dir, blob.hash);
-      const temp = `${blobsDir(this.dir)}/.tmp-${process.pid}-${blob.hash}`;
-      writeFileSync(temp, blob.bytes);
-      renameSync(temp, final);
-      this.knownBlobs.add(blob.hash);
-      this.blobBytes += blob.bytes.length;
+      // Not seen lately: it may still be on disk from earlier (content-addressed, written whole).
+      if (!existsSync(final)) {
+        const temp = `${blobsDir(this.dir)}/.tmp-${process.pid}-${blob.hash}`;
+        writeFileSync(temp, blob.bytes);
+        renameSync(temp, final);
+        this.blobBytes += blob.bytes.length;
+      }
+      this.rememberBlob(blob.hash);
     }
     const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    // The log is opened for appending and only this recorder appends to it: the line starts at
+    // the size so far.
+    const at: LineLocation = { offset: this.logBytes, length: line.length };
     let written = writeSync(this.fd, line);
     // A regular file takes the whole buffer unless the disk is full; finish a short write anyway.
     while (written < line.length) written += writeSync(this.fd, line, written);
     this.flowCount++;
     this.logBytes += line.length;
     this.scheduleIndex();
+    try {
+      this.onRecorded?.(flow, at);
+    } catch (err) {
+      // The flow is on disk; only the listener failed, which must not read as a recording failure.
+      this.opts.onWarning(`session ${this.name}: a listener failed after recording flow ${flow.id}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return at;
+  }
+
+  /**
+   * Remember a blob hash; the set is bounded, because a long session with distinct bodies would
+   * otherwise hold a hash per flow forever. A forgotten hash costs one `existsSync` when it recurs.
+   */
+  private rememberBlob(hash: string): void {
+    this.knownBlobs.delete(hash);
+    this.knownBlobs.add(hash);
+    if (this.knownBlobs.size > KNOWN_BLOBS) this.knownBlobs.delete(this.knownBlobs.values().next().value!);
   }
 
   /** Make everything recorded durable (fsync) and bring the session index up to date. */

@@ -12,8 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SessionRecorder } from '../../src/store/recorder.js';
 import { binPath, killAll, runCli } from '../helpers/cli.js';
 import { cleanEnv } from '../helpers/curl.js';
+import { body, makeFlow } from '../helpers/make-flow.js';
 
 const run = promisify(execFile);
 const PROMPT = 'open-shell$ ';
@@ -194,5 +196,44 @@ describe('proxyctl open in a terminal', () => {
     s = await waitForScreen((x) => /proxyctl-exit=\d/.test(x), 'the shell after quitting', 20_000);
     expect(s).toContain('proxyctl-exit=0');
     expect(s).not.toContain('read-only)');
+  });
+
+  it('a session bigger than the store holds (20,500 flows > maxFlows 20,000): every flow reachable, read on demand', { timeout: 120_000 }, async () => {
+    // Recorded in-process (no network needed for a recording): 20,500 flows of GET /n/i answered `answer i`.
+    const recorder = await SessionRecorder.open(home, 'big', { onWarning: () => {} });
+    try {
+      for (let i = 0; i < 20_500; i++) recorder.record(makeFlow({ id: `big-${String(i).padStart(6, '0')}`, request: { path: `/n/${i}` }, response: { body: body(`answer ${i}`) } }));
+    } finally {
+      await recorder.close();
+    }
+    socketDir = await mkdtemp(join(tmpdir(), 'proxyctl-open-tmux-'));
+    await tmux('new-session', '-d', '-s', 'open', '-x', '110', '-y', '30', 'bash --norc --noprofile');
+    await type(`PS1='${PROMPT}'; clear`);
+    await keys('Enter');
+    await waitForScreen((s) => s.trimEnd() === PROMPT.trim(), 'the shell prompt');
+    await type(`node ${binPath} open big; echo "proxyctl-exit=$?"`);
+    await keys('Enter');
+
+    let s = await waitForScreen((x) => x.includes('session big (read-only)') && x.includes('/n/20499'), 'the newest flows', 30_000);
+    expect(s).toContain('20500 flows');
+    // The oldest flow, far beyond the newest 20,000, read from the session when scrolled to.
+    await keys('g');
+    s = await waitForScreen((x) => /^>.*\/n\/0 /m.test(x), 'the oldest flow selected');
+    await keys('Enter');
+    await keys('Tab');
+    s = await waitForScreen((x) => x.includes('answer 0'), 'its body, read from its blob');
+    await keys('q');
+    // The filter covers every flow of the session, scanned in the background.
+    await keys('f');
+    await waitForScreen((x) => x.includes('filter:'), 'the filter prompt');
+    await type('~u "/n/(7|2049[0-9])$"');
+    await keys('Enter');
+    s = await waitForScreen((x) => x.includes('11/20500 flows') && !x.includes('filtering older flows'), 'the filtered session', 60_000);
+    expect(s).toMatch(/\/n\/7\s/);
+    expect(s).toContain('/n/20499');
+
+    await keys('q');
+    s = await waitForScreen((x) => /proxyctl-exit=\d/.test(x), 'the shell after quitting', 20_000);
+    expect(s).toContain('proxyctl-exit=0');
   });
 });

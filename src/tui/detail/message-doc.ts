@@ -1,5 +1,6 @@
 import { decodeBody } from '../../proxy/core/body-decode.js';
 import { flowUrl, headerValue, type BodyCapture, type Flow, type HeaderPairs } from '../../proxy/core/flow.js';
+import { isInSession } from '../../store/session-bodies.js';
 import { bodyView } from '../body/body-doc.js';
 import { formPairs, tableLines } from '../body/table.js';
 import { arrayDoc, concatDocs, sanitize, type Doc, type Line, type Segment } from '../doc.js';
@@ -69,6 +70,12 @@ function decodedView(body: BodyCapture, headers: HeaderPairs, ct: string | undef
 /** The body section: a title saying what is shown (type, size, coding, capture state), then the body. */
 export function bodySection(body: BodyCapture, headers: HeaderPairs, width: number): Doc {
   if (body.size === 0 && body.state !== 'streaming') return arrayDoc([heading('Body'), one('(no body)', 'muted')]);
+  if (isInSession(body)) {
+    // Bounded memory (issue 7): the bytes are in the session; the app is reading them back.
+    const title = heading(`Body · ${formatBytesLong(body.size)}`);
+    if (body.readError !== undefined) return arrayDoc([title, one(`cannot read the body back from the session: ${body.readError}`, 'error')]);
+    return arrayDoc([title, one('loading the body from the session…', 'muted')]);
+  }
   if (!body.bytes || body.bytes.length === 0) return arrayDoc([heading(`Body · ${formatBytesLong(body.size)}`), one('(not captured)', 'muted')]);
   const ct = headerValue(headers, 'content-type');
   const { decoded, view } = decodedView(body, headers, ct, width);

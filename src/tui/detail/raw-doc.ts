@@ -1,4 +1,5 @@
 import type { BodyCapture, Flow, HeaderPairs } from '../../proxy/core/flow.js';
+import { isInSession } from '../../store/session-bodies.js';
 import { looksLikeText } from '../body/body-doc.js';
 import { hexDoc } from '../body/hex.js';
 import { arrayDoc, concatDocs, sanitize, textDoc, type Doc, type Line } from '../doc.js';
@@ -10,6 +11,10 @@ function headLines(first: string, headers: HeaderPairs): Line[] {
 /** The body as it passed (still content-encoded): text when it reads as text, else hex. */
 function rawBody(body: BodyCapture, width: number): Doc {
   const bytes = body.bytes;
+  if (isInSession(body)) {
+    const text = body.readError !== undefined ? `[cannot read the body back from the session: ${body.readError}]` : `[${body.size} bytes: loading from the session…]`;
+    return arrayDoc([[{ text, role: body.readError !== undefined ? 'error' : 'muted' }]]);
+  }
   if (!bytes || bytes.length === 0) return arrayDoc([]);
   const doc = looksLikeText(bytes) ? textDoc(bytes.toString('utf8'), width) : hexDoc(bytes, width);
   const note: Line[] = body.truncated ? [[{ text: `[capture truncated: ${bytes.length} of ${body.size} bytes]`, role: 'warn' }]] : [];
