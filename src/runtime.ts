@@ -23,6 +23,12 @@ import { SettingsStore } from './store/settings.js';
 import { PolicyError, RulesController, type PolicyFlags } from './rules-controller.js';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { BackendStatus } from './proxy/reverse/status.js';
+import { ReversePool } from './proxy/reverse/pool.js';
+import { httpProbe } from './proxy/reverse/health-probe.js';
+import { resolveReverseSettings } from './config/reverse-settings.js';
+import { startAdmin, type AdminServer } from './ops/admin-server.js';
+import type { MetricsSources } from './ops/metrics.js';
+import { ListenerCertError, ListenerCerts } from './proxy/net/listener-certs.js';
 
 export interface RuntimeOptions {
   /** `$PROXYCTL_HOME`. */
@@ -69,6 +75,10 @@ export class Runtime implements CommandApi {
   private interceptBreakpoint: Breakpoint | null = null;
   private breakpointList: Breakpoint[] = [];
   private address: AddressInfo | null = null;
+  /** `--admin-port`: /healthz and Prometheus /metrics (src/ops); null when not asked for. */
+  admin: AdminServer | null = null;
+  /** Reverse mode's `reverse.tls.certs` (watched for renewals); null: the CA answers every name. */
+  private readonly listenerCerts: ListenerCerts | null;
 
   private constructor(
     readonly ca: CertificateAuthority,
@@ -76,7 +86,12 @@ export class Runtime implements CommandApi {
     opts: RuntimeOptions,
   ) {
     this.bus = new EventBus((err) => process.emitWarning(`proxyctl: event subscriber failed: ${String(err)}`));
-    this.store = new FlowStore({ maxFlows: settings.maxFlows, notifyIntervalMs: opts.storeNotifyMs ?? 50, busyNotifyIntervalMs: opts.storeNotifyMs ?? 250 });
+    this.store = new FlowStore({
+      maxFlows: settings.maxFlows,
+      maxBodyBytes: settings.storeMaxBodyBytes,
+      notifyIntervalMs: opts.storeNotifyMs ?? 50,
+      busyNotifyIntervalMs: opts.storeNotifyMs ?? 250,
+    });
     this.bus.onAny((event) => this.store.apply(event));
     this.rules = new RulesController(this.toggles, null, opts.config?.cache?.maxBytes ?? DEFAULT_CACHE_BYTES);
     const netOpts: ProxyOptions = {
@@ -91,15 +106,19 @@ export class Runtime implements CommandApi {
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       connectTimeoutMs: settings.connectTimeoutMs,
       upstreamCa: opts.upstreamCa ?? null,
+      compression: settings.compression,
       ...opts.net,
     };
+    this.reversePool = reversePoolFor(settings, opts, netOpts, this.bus, this.reverseNotes);
     this.proxy = new ProxyServer(netOpts, {
+      reverse: this.reversePool,
       bus: this.bus,
       certificates: ca,
       addons: this.rules.addons,
       breakpoints: () => this.breakpointList,
       pauses: this.pauses,
       admit: this.rules.admit,
+      listenerCerts: (this.listenerCerts = loadListenerCerts(opts, settings, this.bus)),
     });
     this.rules.watchBreakpoints((bps) => this.setRuleBreakpoints(bps));
   }
@@ -131,17 +150,38 @@ export class Runtime implements CommandApi {
     // Subscribed before any face (the access log): a printed access line means the flow is on disk.
     rt.recorder = await SessionRecorder.open(opts.home, opts.settings.session ?? defaultSessionName(), { continue: true });
     rt.detachRecorder = rt.recorder.attach(rt.bus);
+    // Bounded memory (issue 7): the store reads evicted flows and let-go bodies back from the session.
+    rt.store.useSession(rt.recorder.dir);
+    rt.recorder.onRecorded = (flow, at) => rt.store.recorded(flow.id, at);
     return rt;
   }
 
-  /** Backend states in reverse mode (the backends pane, metrics); empty in other modes. */
+  /** Reverse mode's backend groups, routes and health checks; null in the other modes. */
+  private readonly reversePool: ReversePool | null;
+  /** Reverse settings that do not apply, said in the event log at start. */
+  private readonly reverseNotes: string[] = [];
+
+  /** Backend states in reverse mode (the backends pane, metrics), live; empty in other modes. */
   backends(): readonly BackendStatus[] {
-    return [];
+    return this.reversePool?.statuses() ?? [];
   }
 
   async start(): Promise<AddressInfo> {
-    this.address = await this.proxy.listen();
+    // Up before the listener, so the metrics count every flow; a port in use stops the start here.
+    if (this.settings.adminPort !== null) {
+      this.admin = await startAdmin({ bus: this.bus, sources: this.metricsSources(), host: this.settings.host, port: this.settings.adminPort, admit: this.rules.admit });
+    }
+    try {
+      this.address = await this.proxy.listen();
+    } catch (err) {
+      await this.admin?.close();
+      this.admin = null;
+      throw err;
+    }
     if (this.configPath) this.watchConfig(this.configPath);
+    this.listenerCerts?.watch();
+    for (const note of this.reverseNotes) this.bus.log('warn', note);
+    this.reversePool?.start();
     return this.address;
   }
 
@@ -204,16 +244,45 @@ export class Runtime implements CommandApi {
     return this.proxy.port;
   }
 
-  /** Graceful stop: stop accepting, drain flows in flight up to the deadline, close. */
-  async stop(deadlineMs = 5000): Promise<void> {
-    this.watcher?.close();
-    this.watcher = null;
-    await this.proxy.stop(deadlineMs);
-    this.detachRecorder?.();
-    await this.recorder?.close();
-    this.store.flush();
-    this.store.dispose();
+  /** What the metrics read when scraped. */
+  private metricsSources(): MetricsSources {
+    return {
+      mode: this.settings.proxyMode.kind,
+      openConnections: () => this.proxy.openConnections,
+      flowsInFlight: () => this.proxy.emitter.active,
+      pausedFlows: () => this.pauses.size,
+      backends: () => this.backends(),
+      cacheActive: () => {
+        const t = this.toggles.getSnapshot();
+        return t.cache && !t.noCache;
+      },
+      cacheStats: () => this.rules.cache.stats(),
+    };
   }
+
+  /**
+   * Graceful stop: /healthz turns 503, the listener stops accepting, flows in flight finish up to
+   * the deadline (then what is left is cut), every flow is flushed to the session, and the admin
+   * endpoint closes last so it can be scraped while draining.
+   */
+  stop(deadlineMs = 5000): Promise<void> {
+    // Idempotent: a second signal (or a test's cleanup) waits for the same stop.
+    this.stopping ??= (async () => {
+      this.admin?.beginShutdown();
+      this.reversePool?.stop();
+      this.watcher?.close();
+      this.listenerCerts?.close();
+      this.watcher = null;
+      await this.proxy.stop(deadlineMs);
+      this.detachRecorder?.();
+      await this.recorder?.close();
+      this.store.flush();
+      this.store.dispose();
+      await this.admin?.close();
+    })();
+    return this.stopping;
+  }
+  private stopping: Promise<void> | null = null;
 
   /** Replace the breakpoints that come from rules (config or the rules pane). */
   setRuleBreakpoints(breakpoints: Breakpoint[]): void {
@@ -344,6 +413,43 @@ export class Runtime implements CommandApi {
   }
 }
 
+/**
+ * `reverse.tls.certs` when they apply: reverse mode with `reverse.tls.enabled: true`. Otherwise TLS
+ * to the listener is still terminated with the CA's certificates and plain HTTP is accepted either
+ * way. A pair that cannot be loaded refuses the start (exit 2) naming the field.
+ */
+function loadListenerCerts(opts: RuntimeOptions, settings: StartSettings, bus: EventBus): ListenerCerts | null {
+  const tls = opts.config?.reverse?.tls;
+  if (!tls?.enabled || !tls.certs?.length) return null;
+  if (settings.proxyMode.kind !== 'reverse') {
+    bus.log('warn', 'reverse.tls applies in reverse mode only; the CA makes every certificate');
+    return null;
+  }
+  const baseDir = opts.configPath ? dirname(resolvePath(opts.configPath)) : process.cwd();
+  try {
+    return ListenerCerts.load(tls.certs, { baseDir, log: (level, message) => bus.log(level, message) });
+  } catch (err) {
+    if (err instanceof ListenerCertError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * Reverse mode's pool (backends from `--mode reverse:URL…` or the config's `reverse` section); null
+ * in the other modes. Health checks trust what upstream connections trust. A section that cannot
+ * be used refuses the start (UsageError, exit 2) naming the field.
+ */
+function reversePoolFor(settings: StartSettings, opts: RuntimeOptions, net: ProxyOptions, bus: EventBus, notes: string[]): ReversePool | null {
+  const mode = settings.proxyMode;
+  if (mode.kind !== 'reverse') return null;
+  const resolved = resolveReverseSettings(mode.urls, opts.config?.reverse);
+  notes.push(...resolved.notes);
+  return new ReversePool(resolved.settings, {
+    log: (level, message) => bus.log(level, message),
+    probe: httpProbe({ insecure: net.insecure, ca: net.upstreamCa, resolve: net.resolve }),
+  });
+}
+
 /** Parts of the config read only at start (everything but rules, access, proxyAuth and the cache toggles). */
 const START_ONLY: ReadonlyArray<[string, (c: ConfigFile) => unknown]> = [
   ['listen', (c) => c.listen],
@@ -357,6 +463,7 @@ const START_ONLY: ReadonlyArray<[string, (c: ConfigFile) => unknown]> = [
   ['ignoreHosts', (c) => c.ignoreHosts],
   ['resolve', (c) => c.resolve],
   ['reverse', (c) => c.reverse],
+  ['compression', (c) => c.compression],
 ];
 
 /** Say so when a reload changes settings that are read only at start. */

@@ -1,12 +1,12 @@
 import { Command, Option } from 'commander';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { instancePath } from '../browser/instance.js';
 import { proxyctlHome } from '../config/paths.js';
 import { loadConfigFile } from '../config/load.js';
 import { mergeSettings, startFlagsSchema, UsageError, type StartSettings } from '../config/start-options.js';
 import { formatIssues, type ConfigFile } from '../config/schema.js';
-import { formatAccessLine } from '../ops/access-log.js';
+import { AccessLogOpenError, attachAccessLog, openAccessLogFile, type AccessLogTarget, type AccessLogWriter } from '../ops/access-log-writer.js';
+import { AdminListenError } from '../ops/admin-server.js';
 import { Runtime } from '../runtime.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -26,13 +26,15 @@ export function startCommand(): Command {
     .option('-k, --insecure', 'do not verify upstream TLS certificates')
     .option('--ignore-hosts <regex...>', 'tunnel matching CONNECT hosts without interception')
     .option('--resolve <host=addr>', 'resolve HOST to ADDR (repeatable, like curl --resolve)', collect)
-    .option('--admin-port <port>', 'serve /healthz and /metrics on this port')
+    .option('--admin-port <port>', 'serve /healthz and Prometheus /metrics on this port of the listen host (0 picks a free one)')
     .addOption(new Option('--log-format <format>', 'access log format: text | json'))
+    .option('--access-log <file>', 'append the access log to FILE (created if missing), in the UI too')
     .option('--upstream-timeout <ms>', 'wait this long for upstream response headers (default 60000)')
     .option('--max-body-bytes <n>', 'bytes of each body captured on a flow (default 4194304)')
     .option('--max-flows <n>', 'flows kept in memory (default 20000)')
     .option('--proxy-auth <user:pass|@file>', 'require proxy authentication (Basic): one user, or an htpasswd file')
     .option('--allow <cidr...>', 'client addresses admitted (default: loopback only)')
+    .option('--compress', 'gzip/br-compress text-like responses for clients that accept it (config: compression)')
     .action(async (raw: Record<string, unknown>, cmd: Command) => {
       const parsed = startFlagsSchema.safeParse(raw);
       if (!parsed.success) cmd.error(`error: ${formatIssues(parsed.error)[0]!.replace(/^(\w+): /, '')}`, { exitCode: 2, code: 'proxyctl.usage' });
@@ -45,7 +47,7 @@ export function startCommand(): Command {
       }
       let settings: StartSettings;
       try {
-        settings = mergeSettings(flags, file);
+        settings = mergeSettings(flags, file, flags.config ?? null);
       } catch (err) {
         if (err instanceof UsageError) cmd.error(`error: ${err.message}`, { exitCode: 2, code: 'proxyctl.usage' });
         throw err;
@@ -55,8 +57,16 @@ export function startCommand(): Command {
 }
 
 
+/** How long SIGINT/SIGTERM waits for flows in flight before cutting them (DESIGN.md §7). */
+const SHUTDOWN_DEADLINE_MS = 5000;
+
 async function run(initial: StartSettings, config: ConfigFile, configPath: string | null, cmd: Command): Promise<void> {
   let settings = initial;
+  if (settings.tui && !(process.stdin.isTTY && process.stdout.isTTY)) {
+    // No terminal to draw on (piped, under a service manager): do what --no-tui does, and say so.
+    process.stderr.write('proxyctl: no terminal for the UI; running headless (pass --no-tui to silence this)\n');
+    settings = { ...settings, tui: false };
+  }
   const home = proxyctlHome();
   let runtime: Runtime;
   try {
@@ -65,35 +75,50 @@ async function run(initial: StartSettings, config: ConfigFile, configPath: strin
     if (err instanceof UsageError) cmd.error(`error: ${err.message}`, { exitCode: 2, code: 'proxyctl.config' });
     throw err;
   }
+  // Opened before anything listens: a path that cannot be written is a usage error (exit 2).
+  let logFile: AccessLogTarget | null = null;
+  if (settings.accessLogFile) {
+    try {
+      logFile = openAccessLogFile(settings.accessLogFile);
+    } catch (err) {
+      if (err instanceof AccessLogOpenError) cmd.error(`error: ${err.message}`, { exitCode: 2, code: 'proxyctl.usage' });
+      throw err;
+    }
+  }
   try {
     await runtime.start();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    process.stderr.write(`proxyctl: cannot listen on ${settings.host}:${settings.port}: ${e.code ?? e.message}\n`);
+    const why = err instanceof AdminListenError ? err.message : `cannot listen on ${settings.host}:${settings.port}: ${e.code ?? e.message}`;
+    process.stderr.write(`proxyctl: ${why}\n`);
+    logFile?.stream.destroy();
     process.exitCode = 1;
     return;
   }
   await mkdir(home, { recursive: true });
   await writeFile(instancePath(home), `${JSON.stringify({ url: runtime.url, pid: process.pid, startedAt: new Date().toISOString() })}\n`);
+
+  let accessLog: AccessLogWriter | null = logFile ? attachAccessLog(runtime.bus, logFile, settings.logFormat) : null;
   let stopping = false;
+  /** Stop accepting, drain, flush the session and the access log, then exit 0 (DESIGN.md §7). */
   const stop = async () => {
-    if (stopping) return;
+    if (stopping) return; // a second signal waits for the same (bounded) drain
     stopping = true;
-    await runtime.stop(5000);
+    if (!settings.tui) {
+      const inFlight = runtime.proxy.emitter.active;
+      process.stderr.write(`proxyctl: shutting down${inFlight ? `; waiting up to ${SHUTDOWN_DEADLINE_MS / 1000} s for ${inFlight} flow${inFlight === 1 ? '' : 's'} in flight` : ''}\n`);
+    }
+    await runtime.stop(SHUTDOWN_DEADLINE_MS);
+    await accessLog?.close();
     await rm(instancePath(home), { force: true });
-    accessLog?.end();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
 
-  let accessLog: WriteStream | null = null;
-  if (settings.tui && !(process.stdin.isTTY && process.stdout.isTTY)) {
-    // No terminal to draw on (piped, under a service manager): do what --no-tui does, and say so.
-    process.stderr.write('proxyctl: no terminal for the UI; running headless (pass --no-tui to silence this)\n');
-    settings = { ...settings, tui: false };
-  }
   if (settings.tui) {
+    // The UI owns stdout: notes go to its event log.
+    if (runtime.admin) runtime.bus.log('info', `admin on ${runtime.admin.url}`);
     const { runTui } = await import('../tui/index.js');
     await runTui({
       store: runtime.store,
@@ -101,27 +126,18 @@ async function run(initial: StartSettings, config: ConfigFile, configPath: strin
       info: { listen: runtime.url.replace(/^http:\/\//, ''), mode: settings.mode, session: runtime.recorder?.name ?? settings.session },
       toggles: runtime.toggles,
       rules: runtime.rules.list,
+      backends: () => runtime.backends(),
     });
     await stop();
     return;
   }
+  // The ready line is stdout's first line (the contract scripts wait for); notes go to stderr.
   process.stdout.write(`proxyctl listening on ${runtime.url}\n`);
+  if (runtime.admin) process.stderr.write(`proxyctl: admin on ${runtime.admin.url}\n`);
   if ((settings.host === '0.0.0.0' || settings.host === '::') && !settings.allow && !config.access?.allow) {
     process.stderr.write('proxyctl: note: only loopback clients are admitted; set access.allow in the config (or --allow CIDR) to admit others\n');
   }
-  if (settings.accessLogFile) accessLog = createWriteStream(settings.accessLogFile, { flags: 'a' });
-  const out = accessLog ?? process.stdout;
-  // Lines are batched per event-loop turn: one write for many flows instead of one each (a
-  // write to a file or pipe is a system call, and under load it was the largest single cost).
-  let pending = '';
-  const flush = () => {
-    out.write(pending);
-    pending = '';
-  };
-  runtime.bus.on('flow-end', (e) => {
-    if (pending === '') setImmediate(flush);
-    pending += `${formatAccessLine(e.flow, settings.logFormat)}\n`;
-  });
+  accessLog ??= attachAccessLog(runtime.bus, { stream: process.stdout, owned: false, name: 'stdout' }, settings.logFormat);
   runtime.bus.on('log', (e) => {
     // Warnings and errors, and notes about the proxy as a whole (config reloaded, rule added).
     if (e.level === 'warn' || e.level === 'error') process.stderr.write(`proxyctl: ${e.level}: ${e.message}\n`);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseAbsoluteTarget } from '../proxy/core/authority.js';
 import { parseFilter } from '../proxy/filter/index.js';
 import { parseCidr } from '../proxy/rules/access.js';
+import { backendSchema, balanceSchema, checkReverseReferences, groupNameSchema, groupSchema, healthSchema, passiveSchema, routeSchema } from './reverse-settings.js';
 
 /**
  * The config file (DESIGN.md §7): the single source of truth for its shape. Every key is optional;
@@ -102,7 +103,6 @@ export const ruleSchema = z.discriminatedUnion('type', [
 ]);
 export type RuleSpec = z.infer<typeof ruleSchema>;
 
-const backendSchema = z.object({ url: z.string().url(), weight: z.number().int().positive().default(1) }).strict();
 
 export const configSchema = z
   .object({
@@ -119,7 +119,14 @@ export const configSchema = z
       .strict()
       .optional(),
     capture: z.object({ maxBodyBytes: z.number().int().min(0).optional() }).strict().optional(),
-    store: z.object({ maxFlows: z.number().int().positive().optional() }).strict().optional(),
+    store: z
+      .object({
+        maxFlows: z.number().int().positive().optional(),
+        /** Captured body bytes held in memory; older bodies are read back from the session. @default 268435456 */
+        maxBodyBytes: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
     cache: z.object({ enabled: z.boolean().optional(), maxBytes: z.number().int().positive().optional() }).strict().optional(),
     noCache: z.boolean().optional(),
     proxyAuth: z
@@ -131,25 +138,47 @@ export const configSchema = z
       .optional(),
     access: z.object({ allow: z.array(cidr).optional(), deny: z.array(cidr).optional() }).strict().optional(),
     admin: z.object({ port: port.nullable().optional() }).strict().optional(),
-    accessLog: z.object({ format: z.enum(['text', 'json']).optional(), file: z.string().nullable().optional() }).strict().optional(),
+    /** `file`: append the access log there (relative paths: against this file's folder). @default null */
+    accessLog: z.object({ format: z.enum(['text', 'json']).optional(), file: z.string().min(1, 'expected a file path (or null for none)').nullable().optional() }).strict().optional(),
     ignoreHosts: z.array(z.string()).optional(),
     resolve: z.record(z.string(), z.string()).optional(),
     rules: z.array(ruleSchema).optional(),
+    /** Response compression (gzip, br) for clients that accept it; `--compress` turns it on. */
+    compression: z
+      .object({
+        /** @default false */
+        enabled: z.boolean().optional(),
+        /** Media types compressed: `text/html`, `text/*` or `*+json`. @default text, JSON, JS, XML, SVG, wasm … */
+        types: z.array(z.string().regex(/^(\*\+[a-z0-9.+-]+|[a-z0-9.+-]+\/(\*|[a-z0-9.+-]+))$/i, 'expected a media type like text/html, text/* or *+json')).optional(),
+        /** Bodies known to be smaller are sent as they are. @default 1024 */
+        minBytes: z.number().int().min(0, 'expected a whole number of bytes').optional(),
+        /** @default 5 */
+        gzipLevel: z.number().int().min(1, 'expected a gzip level between 1 and 9').max(9, 'expected a gzip level between 1 and 9').optional(),
+        /** @default 4 */
+        brotliQuality: z.number().int().min(0, 'expected a brotli quality between 0 and 11').max(11, 'expected a brotli quality between 0 and 11').optional(),
+      })
+      .strict()
+      .optional(),
     reverse: z
       .object({
-        balance: z.enum(['round-robin', 'weighted', 'least-connections', 'ip-hash']).optional(),
+        // Pieces and their defaults: src/config/reverse-settings.ts.
+        balance: balanceSchema.optional(),
+        /** The `default` group. */
         backends: z.array(backendSchema).optional(),
-        health: z
-          .object({
-            path: z.string().optional(),
-            intervalMs: z.number().int().positive().optional(),
-            timeoutMs: z.number().int().positive().optional(),
-            unhealthyAfter: z.number().int().positive().optional(),
-            healthyAfter: z.number().int().positive().optional(),
-          })
-          .strict()
-          .optional(),
-        routes: z.array(z.object({ host: z.string().optional(), pathPrefix: z.string().optional(), backends: z.array(backendSchema) }).strict()).optional(),
+        /** Active health checks for every group (a group's own `health` fields override these). */
+        health: healthSchema.optional(),
+        /** Passive health (failed requests) for every group. */
+        passive: passiveSchema.optional(),
+        /** Named backend groups, for routes and `defaultGroup`. */
+        groups: z.record(groupNameSchema, groupSchema).optional(),
+        /** By Host (`api.local`, `*.example.com`) and path prefix, to `backends` of their own or a `group`. */
+        routes: z.array(routeSchema).optional(),
+        /** Where requests no route matches go. @default default (when `backends` is given), else 404 */
+        defaultGroup: groupNameSchema.optional(),
+        /** X-Forwarded-* and X-Real-IP. @default { enabled: true, anonymize: false } */
+        forwarded: z.object({ enabled: z.boolean().optional(), anonymize: z.boolean().optional() }).strict().optional(),
+        /** `keep` the client's Host or `rewrite` it to the backend's. @default keep */
+        hostHeader: z.enum(['keep', 'rewrite'], { message: 'expected keep or rewrite' }).optional(),
         tls: z
           .object({
             enabled: z.boolean().optional(),
@@ -159,6 +188,7 @@ export const configSchema = z
           .optional(),
       })
       .strict()
+      .superRefine(checkReverseReferences)
       .optional(),
   })
   .strict();

@@ -26,7 +26,14 @@ import { screenLayout } from './layout.js';
 import { editInTerminal } from './pause/editor.js';
 import { activeRuleCount } from './rules/rule-format.js';
 import { appReducer, initialAppState } from './state/app-state.js';
+import { selectedIndex } from './state/list-state.js';
+import { useSessionBodies } from './detail/use-session-bodies.js';
 import { osc52 } from './terminal.js';
+import { BackendsPane } from './backends/backends-pane.js';
+import { isBackendsCommand, runBackendsCommand, type BackendsCommandDeps } from './backends/backends-commands.js';
+import { backendsSummary } from './backends/backends-format.js';
+import { backendsPaneReducer, initialBackendsPaneState } from './backends/backends-state.js';
+import { useBackends, type BackendsSource } from './backends/use-backends.js';
 
 /** A subscribe/getSnapshot pair, as `useSyncExternalStore` wants it. */
 export interface External<T> {
@@ -46,6 +53,8 @@ export interface AppProps {
   copy?: (text: string) => void;
   /** Where `E` writes a relative file name. @default process.cwd() */
   exportDir?: string;
+  /** Backend states in reverse mode, polled for the backends pane (`B`) and the status bar. @default none */
+  backends?: BackendsSource;
 }
 
 const LIST_CONTEXTS: readonly KeyContext[] = ['list', 'global'];
@@ -54,12 +63,13 @@ const HELP_CONTEXTS: readonly KeyContext[] = ['help', 'global'];
 const RULES_CONTEXTS: readonly KeyContext[] = ['rules', 'global'];
 /** The export chooser takes every key it knows and ignores the rest (no global keys behind it). */
 const EXPORT_CONTEXTS: readonly KeyContext[] = ['export'];
+const BACKENDS_CONTEXTS: readonly KeyContext[] = ['backends', 'global'];
 
 const NO_RULES: readonly RuleEntry[] = [];
 const NO_RULE_LIST: External<readonly RuleEntry[]> = { subscribe: () => () => {}, getSnapshot: () => NO_RULES };
 
 /** The whole terminal UI: reads the store, keeps UI state in one reducer, sends commands. */
-export function App({ store, commands, info, toggles: toggleSource, rules: ruleSource = NO_RULE_LIST, copy, exportDir }: AppProps) {
+export function App({ store, commands, info, toggles: toggleSource, rules: ruleSource = NO_RULE_LIST, copy, exportDir, backends: backendsSource }: AppProps) {
   const { exit } = useApp();
   const { stdout } = useStdout();
   const { stdin } = useStdin();
@@ -68,6 +78,9 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
   const rules = useSyncExternalStore(ruleSource.subscribe, ruleSource.getSnapshot);
   const size = useTerminalSize();
   const [state, dispatch] = useReducer(appReducer, initialAppState);
+  // The backends pane opens over whatever view is current and keeps its own state (src/tui/backends).
+  const [backendsPane, backendsDispatch] = useReducer(backendsPaneReducer, initialBackendsPaneState);
+  const backends = useBackends(backendsSource, backendsPane.open);
   const index = useFilterIndex(snapshot, state.filter?.predicate ?? null);
   const rate = useRequestRate(store);
   const now = usePauseClock(snapshot.paused > 0);
@@ -82,11 +95,14 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
   const logEntries = useMemo(() => mergeLog(snapshot.log, state.notes), [snapshot.log, state.notes]);
 
   const detailFlow = state.view === 'detail' && state.detailSeq !== null ? snapshot.at(index.positionOf(state.detailSeq)) : undefined;
+  // Bodies the store keeps in the session are read back for the flow looked at (issue 7).
+  const lookedAt = state.view === 'detail' ? state.detailSeq : index.seqAt(selectedIndex(state.list, index));
+  useSessionBodies(snapshot, lookedAt, lookedAt === null || lookedAt < 0 ? undefined : snapshot.at(index.positionOf(lookedAt)));
   const tabs = useMemo(() => (detailFlow ? availableTabs(detailFlow) : []), [detailFlow]);
   const tab = tabs.includes(state.detail.tab) ? state.detail.tab : 'request';
   const doc = useMemo(() => (detailFlow ? tabDoc(detailFlow, tab, screen.width) : EMPTY_DOC), [detailFlow, tab, screen.width]);
 
-  const contexts = choosingExport ? EXPORT_CONTEXTS : state.help.open ? HELP_CONTEXTS : state.view === 'detail' ? DETAIL_CONTEXTS : state.view === 'rules' ? RULES_CONTEXTS : LIST_CONTEXTS;
+  const contexts = choosingExport ? EXPORT_CONTEXTS : state.help.open ? HELP_CONTEXTS : backendsPane.open ? BACKENDS_CONTEXTS : state.view === 'detail' ? DETAIL_CONTEXTS : state.view === 'rules' ? RULES_CONTEXTS : LIST_CONTEXTS;
   const deps: CommandDeps = {
     state,
     dispatch,
@@ -114,6 +130,9 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
   depsRef.current = deps;
   const contextsRef = useRef(contexts);
   contextsRef.current = contexts;
+  // The pane's body rows: the main area less its title and column header.
+  const backendsRef = useRef<BackendsCommandDeps>({ dispatch: backendsDispatch, length: 0, height: 1 });
+  backendsRef.current = { dispatch: backendsDispatch, length: backends.backends.length, height: Math.max(1, screen.listRows - 1) };
   const onKey = useCallback((ev: KeyEvent) => {
     const d = depsRef.current;
     if (d.state.prompt) {
@@ -125,13 +144,16 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
       return;
     }
     const binding = ev.name === null ? undefined : lookup(ev.name, contextsRef.current);
-    if (binding) runTuiCommand(binding.command, d);
+    if (!binding) return;
+    if (isBackendsCommand(binding.command)) runBackendsCommand(binding.command, backendsRef.current);
+    else runTuiCommand(binding.command, d);
   }, []);
   const inputMode = useCallback(() => (depsRef.current.state.prompt ? 'text' : 'keys') as 'text' | 'keys', []);
   useKeyStream(onKey, inputMode, state);
 
   let main;
   if (state.help.open) main = <HelpOverlay lines={help} scroll={state.help.scroll} width={screen.width} height={screen.main} />;
+  else if (backendsPane.open) main = <BackendsPane backends={backends.backends} state={backendsPane} now={backends.now} width={screen.width} height={screen.listRows} />;
   else if (state.view === 'rules') main = <RulesPane rules={rules} state={state.rules} width={screen.width} height={screen.listRows} />;
   else if (state.view === 'detail') {
     main = <DetailView flow={detailFlow} now={now} tabs={tabs} state={{ ...state.detail, tab }} doc={doc} width={screen.width} height={screen.detailRows} />;
@@ -169,10 +191,12 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
           paused: snapshot.paused,
           rate,
           filter: state.filter?.expression ?? null,
+          older: index.coverage,
           intercept: toggles.intercept,
           cache: toggles.cache,
           noCache: toggles.noCache,
           rules: activeRuleCount(rules),
+          backends: backendsSummary(backends.backends),
           listen: info.listen,
           mode: info.mode,
           session: info.session,

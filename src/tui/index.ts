@@ -7,6 +7,7 @@ import { createElement } from 'react';
 import type { CommandApi } from '../proxy/core/commands.js';
 import type { FlowStore } from '../store/flow-store.js';
 import type { RuleEntry } from '../store/rule-list.js';
+import type { BackendStatus } from '../proxy/reverse/status.js';
 import { App } from './app.js';
 import { enterAltScreen } from './terminal.js';
 import { ThemeContext, themeFor } from './theme.js';
@@ -26,6 +27,11 @@ export interface TuiContext {
    * rule count; subscribe like the store.
    */
   rules: { subscribe(l: () => void): () => void; getSnapshot(): readonly RuleEntry[] };
+  /**
+   * Backend states (the runtime's `backends()`), polled about once a second for the backends pane
+   * (`B`) and the status bar; absent or empty outside reverse mode.
+   */
+  backends?: () => readonly BackendStatus[];
   /** @default process.stdin */
   stdin?: NodeJS.ReadStream;
   /** @default process.stdout */
@@ -52,7 +58,7 @@ export async function runTui(ctx: TuiContext): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const app = createElement(App, { store: ctx.store, commands: ctx.commands, info: ctx.info, toggles: ctx.toggles, rules: ctx.rules });
+    const app = createElement(App, { store: ctx.store, commands: ctx.commands, info: ctx.info, toggles: ctx.toggles, rules: ctx.rules, ...(ctx.backends ? { backends: ctx.backends } : {}) });
     const instance = render(createElement(ThemeContext.Provider, { value: themeFor(process.env) }, app), {
       stdout,
       stdin,

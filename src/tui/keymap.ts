@@ -12,7 +12,7 @@ import type { ExportFormat } from '../export/output-layout.js';
  * Where a binding applies. The active contexts are tried most specific first, `global` last.
  * `export` is the export prompt's format step (`E`); it is active alone.
  */
-export type KeyContext = 'global' | 'list' | 'detail' | 'rules' | 'help' | 'export';
+export type KeyContext = 'global' | 'list' | 'detail' | 'rules' | 'help' | 'export' | 'backends';
 
 /** The export prompt's one-key format choices: `export.har`, `export.curl` … */
 export type ExportFormatCommand = `export.${ExportFormat}`;
@@ -61,9 +61,15 @@ export type TuiCommand =
   | 'export.scope-next'
   | 'export.cancel';
 
+/**
+ * The backends pane's commands (`B`, issue 8): the pane keeps its own state beside the app's
+ * (src/tui/backends/), so its commands are run there, not by `runTuiCommand`.
+ */
+export type BackendsCommand = 'backends.open' | 'backends.close' | 'backends.up' | 'backends.down' | 'backends.top' | 'backends.bottom';
+
 export interface Binding {
   key: string;
-  command: TuiCommand;
+  command: TuiCommand | BackendsCommand;
   contexts: readonly KeyContext[];
   help: string;
   /** Short label for the hint line; bindings without one are listed only in the help overlay. */
@@ -79,6 +85,7 @@ const P: readonly KeyContext[] = ['rules'];
 const LDH: readonly KeyContext[] = ['list', 'detail', 'help'];
 const LDHP: readonly KeyContext[] = ['list', 'detail', 'help', 'rules'];
 const X: readonly KeyContext[] = ['export'];
+const B: readonly KeyContext[] = ['backends'];
 
 export const KEYMAP: readonly Binding[] = [
   { key: 'ctrl+c', command: 'app.quit', contexts: G, help: 'quit proxyctl' },
@@ -129,6 +136,7 @@ export const KEYMAP: readonly Binding[] = [
   { key: 'D', command: 'flow.replay-edited', contexts: LD, help: 'edit a copy of the request in $EDITOR and replay it' },
   { key: 'b', command: 'flow.block-host', contexts: LD, help: "block the flow's host (a rule you can undo in the rules pane, p)" },
   { key: 'p', command: 'rules.open', contexts: LD, help: 'show the rules in force: switch them on and off, remove your own', hint: 'rules' },
+  { key: 'B', command: 'backends.open', contexts: LD, help: 'show the backends (reverse mode): state, weight, requests in flight, requests, failures' },
 
   { key: 'tab', command: 'tab.next', contexts: D, help: 'next tab', hint: 'tabs' },
   { key: 'right', command: 'tab.next', contexts: D, help: 'next tab' },
@@ -148,6 +156,18 @@ export const KEYMAP: readonly Binding[] = [
   { key: 'q', command: 'view.back', contexts: P, help: 'close the rules pane', hint: 'back' },
   { key: 'esc', command: 'view.back', contexts: P, help: 'close the rules pane' },
   { key: 'p', command: 'view.back', contexts: P, help: 'close the rules pane' },
+
+  { key: 'q', command: 'backends.close', contexts: B, help: 'close the backends pane', hint: 'back' },
+  { key: 'esc', command: 'backends.close', contexts: B, help: 'close the backends pane' },
+  { key: 'B', command: 'backends.close', contexts: B, help: 'close the backends pane' },
+  { key: 'up', command: 'backends.up', contexts: B, help: 'scroll up one line' },
+  { key: 'k', command: 'backends.up', contexts: B, help: 'scroll up one line' },
+  { key: 'down', command: 'backends.down', contexts: B, help: 'scroll down one line' },
+  { key: 'j', command: 'backends.down', contexts: B, help: 'scroll down one line' },
+  { key: 'g', command: 'backends.top', contexts: B, help: 'go to the top' },
+  { key: 'home', command: 'backends.top', contexts: B, help: 'go to the top' },
+  { key: 'G', command: 'backends.bottom', contexts: B, help: 'go to the bottom' },
+  { key: 'end', command: 'backends.bottom', contexts: B, help: 'go to the bottom' },
 
   { key: 'h', command: 'export.har', contexts: X, help: 'HAR 1.2 (browser devtools, Playwright)', hint: 'har' },
   { key: 'c', command: 'export.curl', contexts: X, help: 'curl commands (a shell script)', hint: 'curl' },
@@ -215,13 +235,14 @@ const TITLES: Record<KeyContext, string> = {
   list: 'Flow list',
   detail: 'Flow detail',
   rules: 'Rules pane',
+  backends: 'Backends pane (B, reverse mode)',
   help: 'Help',
   export: 'Export prompt (E): format, then the file name',
 };
 
 /** The help overlay's content: per context, one row per command with all its keys. */
 export function helpSections(keymap: readonly Binding[] = KEYMAP): HelpSection[] {
-  const order: KeyContext[] = ['list', 'detail', 'rules', 'export', 'global', 'help'];
+  const order: KeyContext[] = ['list', 'detail', 'rules', 'backends', 'export', 'global', 'help'];
   return order.map((context) => {
     const rows: HelpRow[] = [];
     const byCommand = new Map<string, HelpRow>();

@@ -117,6 +117,8 @@ export interface RenderOptions {
   info?: AppProps['info'];
   /** Where `E` writes relative file names. @default the current directory */
   exportDir?: string;
+  /** Backend states for the backends pane (`B`). @default none (not in reverse mode) */
+  backends?: AppProps['backends'];
 }
 
 export function renderTui(opts: RenderOptions = {}): TuiHarness {
@@ -137,6 +139,7 @@ export function renderTui(opts: RenderOptions = {}): TuiHarness {
         info={opts.info ?? { listen: '127.0.0.1:8080', mode: 'regular', session: 'test-session' }}
         copy={(t) => copied.push(t)}
         {...(opts.exportDir ? { exportDir: opts.exportDir } : {})}
+        {...(opts.backends ? { backends: opts.backends } : {})}
       />
     </ThemeContext.Provider>,
     {

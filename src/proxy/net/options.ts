@@ -4,6 +4,8 @@ import type { EventBus } from '../bus.js';
 import type { Addon } from '../core/pipeline.js';
 import type { Breakpoint } from '../core/breakpoints.js';
 import type { PauseRegistry } from '../core/pauses.js';
+import type { ReversePool } from '../reverse/pool.js';
+import { defaultCompression, type CompressionSettings } from './compression.js';
 
 /** Resolved settings of the network core (parsed and defaulted by src/config before reaching here). */
 export interface ProxyOptions {
@@ -41,6 +43,8 @@ export interface ProxyOptions {
    * store applies, which NODE_EXTRA_CA_CERTS extends.
    */
   upstreamCa: string[] | null;
+  /** Response compression towards clients that accept it (config `compression`, `--compress`). */
+  compression: CompressionSettings;
 }
 
 export const defaultProxyOptions: ProxyOptions = {
@@ -60,6 +64,7 @@ export const defaultProxyOptions: ProxyOptions = {
   maxPausedBodyBytes: 32 * 1024 * 1024,
   maxIdleUpstreamPerOrigin: 64,
   upstreamCa: null,
+  compression: defaultCompression,
 };
 
 /** What the network core needs from the rest of the program. */
@@ -78,4 +83,12 @@ export interface ProxyDeps {
    * it and says why. Read on every connection, so it can be swapped live. Absent: everyone.
    */
   admit?: (address: string) => string | null;
+  /**
+   * Certificates configured per server name (reverse mode's `reverse.tls.certs`), asked first for
+   * TLS that ends at the listener itself (no CONNECT before it); null sends the name to
+   * `certificates`. Absent: the CA's certificate for every name.
+   */
+  listenerCerts?: { contextFor(serverName: string): SecureContext | null } | null;
+  /** Reverse mode's backend groups, routes and health (src/proxy/reverse); set when `mode` is reverse. */
+  reverse?: ReversePool | null;
 }

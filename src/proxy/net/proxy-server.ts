@@ -11,12 +11,15 @@ import { kClientAddr, kTarget, type TunnelTarget } from './socket-facts.js';
 import { terminateTls } from './tls-terminator.js';
 import { closingResponse } from './raw-response.js';
 import { openTunnel } from './tunnel.js';
+import { acceptSocks5 } from './socks5.js';
 import { clientInfoOf, normalizeAddress } from './client-info.js';
 import { UpstreamPool } from './upstream.js';
 import { H2Sessions } from './upstream-h2.js';
 import { createH2Adapter, PrependedStream, type H2Adapter } from './h2-server.js';
 
 const TLS_HANDSHAKE = 0x16;
+/** First byte of a SOCKS5 greeting (RFC 1928 §3). */
+const SOCKS5_VERSION = 0x05;
 /** How long a refused client's connection may stay open after the 403 was sent. */
 const REFUSED_LINGER_MS = 2000;
 
@@ -146,11 +149,17 @@ export class ProxyServer {
       socket.pause();
       socket.unshift(chunk);
       if (chunk[0] === TLS_HANDSHAKE) this.startTls(socket, target);
+      else if (chunk[0] === SOCKS5_VERSION && target === undefined && this.opts.mode.kind === 'socks5') this.startSocks5(socket);
       else if (chunk.length >= 3 && chunk[0] === 0x50 && chunk[1] === 0x52 && chunk[2] === 0x49) {
         // "PRI * HTTP/2.0": HTTP/2 with prior knowledge (RFC 9113 §3.3).
         this.startH2Plain(socket, target);
       } else this.startH1(socket, target);
     });
+  }
+
+  /** A SOCKS5 client (socks5 mode): its CONNECT re-enters `sniff` like an HTTP CONNECT. */
+  private startSocks5(socket: net.Socket): void {
+    acceptSocks5(socket, this.env, { isPassthrough: (t) => this.isIgnored(t), enter: (s, t) => this.sniff(s, t) });
   }
 
   private startH1(socket: net.Socket, target: TunnelTarget | undefined): void {
@@ -167,7 +176,8 @@ export class ProxyServer {
 
   private startTls(socket: net.Socket, target: TunnelTarget | undefined): void {
     terminateTls(socket, target, {
-      secureContextFor: (host) => this.deps.certificates.secureContextFor(host),
+      // TLS straight to the listener (no CONNECT) may have a configured certificate for its SNI.
+      secureContextFor: (host) => (target ? null : this.deps.listenerCerts?.contextFor(host)) ?? this.deps.certificates.secureContextFor(host),
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
       alpn: ['h2', 'http/1.1'],
       onSecure: (tlsSocket) => {

@@ -5,8 +5,13 @@ import { elideMiddle } from '../format.js';
 export interface StatusFacts {
   /** Flows in the view (after the filter). */
   shown: number;
-  /** Flows held by the store. */
+  /** Flows in the store's view: held in memory, and older ones it reads back from the session. */
   held: number;
+  /**
+   * With a filter, how far it covers the flows older than the held ones (read from the session in
+   * the background); null or absent when there are none.
+   */
+  older?: { tested: number; total: number; done: boolean; scanning: boolean } | null;
   paused: number;
   rate: number;
   filter: string | null;
@@ -15,6 +20,8 @@ export interface StatusFacts {
   noCache: boolean;
   /** Rules switched on (config and user rules; built-in policies are not counted). @default 0 */
   rules?: number;
+  /** Reverse mode: backends taking requests out of all of them; null or absent elsewhere. */
+  backends?: { up: number; total: number } | null;
   listen: string;
   mode: string;
   session: string | null;
@@ -42,6 +49,15 @@ export function statusLine(f: StatusFacts, width: number): Line {
   // A recording gets no new traffic: no rate to show.
   if (!f.readOnly) parts.push({ text: `${f.rate.toFixed(1)} req/s`, side: 'left', priority: 6 });
   if (f.filter !== null) parts.push({ text: `filter ${elideMiddle(f.filter, EXPR_MAX)}`, side: 'left', priority: 3 });
+  if (f.filter !== null && f.older && !f.older.done) {
+    // The count above is not final yet: say so, and how far the scan of older flows got.
+    const pct = Math.floor((100 * f.older.tested) / Math.max(1, f.older.total));
+    parts.push(
+      f.older.scanning
+        ? { text: `filtering older flows ${pct}%`, side: 'left', priority: 3, role: 'bar-on' }
+        : { text: `filter covers held flows only (${f.older.total} older not filtered)`, side: 'left', priority: 3, role: 'bar-on' },
+    );
+  }
   if (f.intercept !== null) parts.push({ text: `intercept ${elideMiddle(f.intercept, EXPR_MAX)}`, side: 'left', priority: 4 });
   if (f.readOnly) {
     parts.push({ text: `session ${f.session ?? ''} (read-only)`, side: 'right', priority: 2 });
@@ -50,6 +66,11 @@ export function statusLine(f: StatusFacts, width: number): Line {
     parts.push(f.cache ? { text: 'cache on', side: 'left', priority: 5, role: 'bar-on' } : { text: 'cache off', side: 'left', priority: 9 });
     if (f.noCache) parts.push({ text: 'no-cache', side: 'left', priority: 5, role: 'bar-on' });
     if ((f.rules ?? 0) > 0) parts.push({ text: `rules ${f.rules}`, side: 'left', priority: 5 });
+    // A backend down is worth seeing from any view; all up is routine.
+    if (f.backends) {
+      const { up, total } = f.backends;
+      parts.push(up < total ? { text: `backends ${up}/${total} up`, side: 'left', priority: 2, role: 'bar-on' } : { text: `backends ${up}/${total} up`, side: 'left', priority: 7 });
+    }
     parts.push({ text: `${f.mode} ${f.listen}`, side: 'right', priority: 2 });
     if (f.session) parts.push({ text: `session ${f.session}`, side: 'right', priority: 8 });
   }
