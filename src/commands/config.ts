@@ -9,6 +9,9 @@ import { Command, CommanderError } from 'commander';
 import { parseConfigText } from '../config/load.js';
 import { checkConfigReferences } from '../config/references.js';
 import type { ConfigFile } from '../config/schema.js';
+import { parseMode } from '../config/mode.js';
+import { resolveReverseSettings } from '../config/reverse-settings.js';
+import { UsageError } from '../config/usage-error.js';
 
 export interface ConfigCommandIo {
   /** @default process.stdout */
@@ -80,7 +83,21 @@ export async function checkConfigText(text: string, file: string, env: NodeJS.Pr
   const parsed = parseConfigText(text, file);
   if (!parsed.ok) return { result: { ok: false, problems: parsed.problems, warnings: [] }, config: null };
   const refs = await checkConfigReferences(parsed.config, dirname(resolve(file)), { env });
-  return { result: { ok: refs.errors.length === 0, problems: refs.errors, warnings: refs.warnings }, config: parsed.config };
+  const problems = [...refs.errors, ...modeProblems(parsed.config)];
+  return { result: { ok: problems.length === 0, problems, warnings: refs.warnings }, config: parsed.config };
+}
+
+/** What `start` would refuse about the mode: a reverse mode without backends, a bad group name. */
+function modeProblems(config: ConfigFile): string[] {
+  if (!config.mode) return [];
+  try {
+    const mode = parseMode(config.mode);
+    if (mode.kind === 'reverse') resolveReverseSettings(mode.urls, config.reverse);
+    return [];
+  } catch (err) {
+    if (err instanceof UsageError) return [`mode: ${err.message}`];
+    throw err;
+  }
 }
 
 /**
@@ -110,6 +127,9 @@ export function describeConfig(c: ConfigFile): string {
     const disabled = c.rules.filter((r) => r.enabled === false).length;
     parts.push(`rules: ${[...counts].map(([t, n]) => `${t} ${n}`).join(', ') || 'none'}${disabled ? ` (${disabled} disabled)` : ''}`);
   }
-  if (c.reverse) parts.push(`reverse: ${c.reverse.backends?.length ?? 0} backends, ${c.reverse.routes?.length ?? 0} routes`);
+  if (c.reverse) {
+    const groups = Object.keys(c.reverse.groups ?? {}).length;
+    parts.push(`reverse: ${c.reverse.backends?.length ?? 0} backends, ${groups} group${groups === 1 ? '' : 's'}, ${c.reverse.routes?.length ?? 0} routes`);
+  }
   return parts.length ? parts.join('; ') : 'sets nothing: every option keeps its default';
 }

@@ -138,9 +138,13 @@ async function run(initial: StartSettings, config: ConfigFile, configPath: strin
     process.stderr.write('proxyctl: note: only loopback clients are admitted; set access.allow in the config (or --allow CIDR) to admit others\n');
   }
   accessLog ??= attachAccessLog(runtime.bus, { stream: process.stdout, owned: false, name: 'stdout' }, settings.logFormat);
-  runtime.bus.on('log', (e) => {
+  const note = (e: { level: string; message: string; flowId?: string }) => {
     // Warnings and errors, and notes about the proxy as a whole (config reloaded, rule added).
     if (e.level === 'warn' || e.level === 'error') process.stderr.write(`proxyctl: ${e.level}: ${e.message}\n`);
     else if (e.level === 'info' && e.flowId === undefined) process.stderr.write(`proxyctl: ${e.message}\n`);
-  });
+  };
+  // What was said while starting (a certificate that does not name its server, unused config)
+  // reached only the store's event log so far.
+  for (const e of runtime.store.getSnapshot().log) note(e);
+  runtime.bus.on('log', note);
 }

@@ -149,6 +149,25 @@ rules:
     expect(JSON.parse(m.stdout)).toMatchObject({ ok: false, warnings: [] });
   });
 
+  it('checks the mode as start would: reverse without backends is a problem, routes to groups are fine', async () => {
+    const bad = await file('reverse-bad.yaml', 'mode: reverse\n');
+    const b = await runCli(['config', 'check', bad]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/mode: reverse mode needs backends/);
+
+    const good = await file(
+      'reverse-good.yaml',
+      `mode: reverse
+reverse:
+  groups: { api: { backends: [ { url: "http://127.0.0.1:3001" } ] } }
+  routes: [ { host: api.local, group: api } ]
+`,
+    );
+    const g = await runCli(['config', 'check', good]);
+    expect(g.code).toBe(0);
+    expect(g.stdout).toMatch(/mode reverse; reverse: 0 backends, 1 group, 1 routes/);
+  });
+
   it('no FILE is a usage error (exit 2)', async () => {
     const r = await runCli(['config', 'check']);
     expect(r.code).toBe(2);

@@ -35,9 +35,10 @@ interface Peer {
 }
 
 /** Handshake with `servername` and report the certificate the listener presented. */
-function handshake(port: number, servername: string, alpn: string[] = ['http/1.1']): Promise<Peer> {
+function handshake(port: number, servername: string | null, alpn: string[] = ['http/1.1']): Promise<Peer> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername, ALPNProtocols: alpn, rejectUnauthorized: false });
+    // `servername: ''` sends no SNI (what clients do when they connect to an IP address).
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: servername ?? '', ALPNProtocols: alpn, rejectUnauthorized: false });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`TLS handshake for ${servername} did not finish within 5 s`));
@@ -129,6 +130,11 @@ describe('listener TLS with certificates per server name', () => {
       expect(peer.subjectaltname, name).toBe(`DNS:${name}`);
       expect(peer.issuerCN, name).toBe(fixtureCa.subject.match(/CN=([^\n]+)/)?.[1]);
     }
+
+    // No SNI at all (a client dialling the IP): a CA certificate for the listen address, not a failed handshake.
+    const bare = await handshake(proxy.port, null);
+    expect(bare.subjectaltname).toBe('IP Address:127.0.0.1');
+    expect(bare.issuerCN).toBe(fixtureCa.subject.match(/CN=([^\n]+)/)?.[1]);
   });
 
   it('negotiates h2 by ALPN with a configured certificate', { timeout: 20_000 }, async () => {

@@ -180,6 +180,8 @@ export class ProxyServer {
       secureContextFor: (host) => (target ? null : this.deps.listenerCerts?.contextFor(host)) ?? this.deps.certificates.secureContextFor(host),
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
       alpn: ['h2', 'http/1.1'],
+      // A client without SNI gets the listen address's certificate (an IP SAN) rather than a failed handshake.
+      defaultHost: this.opts.host === '0.0.0.0' || this.opts.host === '::' ? '127.0.0.1' : this.opts.host,
       onSecure: (tlsSocket) => {
         if (tlsSocket.alpnProtocol === 'h2') this.h2.accept(tlsSocket, { target: tlsSocket[kTarget], client: clientInfoOf(tlsSocket), tls: true });
         else this.h1.emit('connection', tlsSocket);

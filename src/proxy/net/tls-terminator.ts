@@ -9,6 +9,11 @@ export interface TerminatorDeps {
   alpn: string[];
   onSecure(socket: tls.TLSSocket): void;
   onFailure(host: string | null, err: Error): void;
+  /**
+   * The name whose certificate a client gets when it sends no SNI and came without a CONNECT
+   * (TLS straight to the listener, e.g. `https://127.0.0.1:8443/` in reverse mode).
+   */
+  defaultHost?: string;
 }
 
 /**
@@ -19,9 +24,10 @@ export function terminateTls(raw: net.Socket, target: TunnelTarget | undefined, 
   let requested: string | null = null;
   let defaultContext: tls.SecureContext | undefined;
   try {
-    if (target) defaultContext = deps.secureContextFor(target.host);
+    const fallback = target?.host ?? deps.defaultHost;
+    if (fallback !== undefined) defaultContext = deps.secureContextFor(fallback);
   } catch (err) {
-    deps.onFailure(target?.host ?? null, err as Error);
+    deps.onFailure(target?.host ?? deps.defaultHost ?? null, err as Error);
     raw.destroy();
     return;
   }
