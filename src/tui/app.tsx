@@ -123,7 +123,7 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
     quit: () => exit(),
     editText: (text, name) => editInTerminal(text, name, { stdout, stdin }),
     readOnly: info.readOnly ?? false,
-    exportTo: { dir: exportDir ?? process.cwd(), label: info.session ?? 'proxyctl' },
+    exportTo: { dir: exportDir ?? process.cwd(), label: info.session ?? 'proxyctl', read: snapshot.read },
   };
   // The key handler is stable and reads the newest frame's state through this ref.
   const depsRef = useRef(deps);
@@ -156,7 +156,7 @@ export function App({ store, commands, info, toggles: toggleSource, rules: ruleS
   else if (backendsPane.open) main = <BackendsPane backends={backends.backends} state={backendsPane} now={backends.now} width={screen.width} height={screen.listRows} />;
   else if (state.view === 'rules') main = <RulesPane rules={rules} state={state.rules} width={screen.width} height={screen.listRows} />;
   else if (state.view === 'detail') {
-    main = <DetailView flow={detailFlow} now={now} tabs={tabs} state={{ ...state.detail, tab }} doc={doc} width={screen.width} height={screen.detailRows} />;
+    main = <DetailView flow={detailFlow} loading={detailFlow === undefined && state.detailSeq !== null && index.positionOf(state.detailSeq) >= 0} now={now} tabs={tabs} state={{ ...state.detail, tab }} doc={doc} width={screen.width} height={screen.detailRows} />;
   } else {
     main = (
       <FlowList

@@ -10,6 +10,11 @@ import { StyledLine } from './styled-line.js';
 
 export interface DetailViewProps {
   flow: Flow | undefined;
+  /**
+   * Without a flow: it is still in view, an older flow the store is reading back from the session
+   * (issue 7), rather than gone (cleared, or evicted from a store without a session). @default false
+   */
+  loading?: boolean;
   /** The pause clock. */
   now: number;
   tabs: readonly DetailTab[];
@@ -48,11 +53,11 @@ function summary(flow: Flow, now: number, doc: Doc, state: DetailState, height: 
 }
 
 /** The detail view: tab bar, one summary line, and the visible window of the tab's document. */
-export function DetailView({ flow, now, tabs, state, doc, width, height }: DetailViewProps) {
+export function DetailView({ flow, loading = false, now, tabs, state, doc, width, height }: DetailViewProps) {
   if (!flow) {
     return (
       <Box flexDirection="column" height={height + 2}>
-        <Text dimColor>This flow is no longer held (cleared or evicted). Press q to go back.</Text>
+        <Text dimColor>{loading ? 'loading the flow from the session…' : 'This flow is no longer held (cleared or evicted). Press q to go back.'}</Text>
       </Box>
     );
   }
