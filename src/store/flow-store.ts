@@ -254,7 +254,11 @@ export class FlowStore {
         // Still in flight: it stays in view (and in memory) at its place until it is recorded.
         this.detached.set(seq - this.maxFlows, evicted);
         this.detachedIds.set(evicted.id, seq - this.maxFlows);
-      } else this.pausedCount -= isPaused(evicted);
+      } else {
+        this.pausedCount -= isPaused(evicted);
+        // The line on disk may predate the mark: keep it, or the flow comes back unmarked.
+        if (this.session && evicted.marked) this.session.edit(seq - this.maxFlows, releaseBodies(evicted));
+      }
       this.ring[this.head] = flow;
       this.head = (this.head + 1) % this.ring.length;
     } else {

@@ -148,6 +148,17 @@ describe('flows evicted from the ring stay in view', () => {
     expect(t.store.update('nope', (f) => f)).toBe(false);
   });
 
+  it('keeps the mark of a flow marked while held and then evicted (its line on disk predates the mark)', async () => {
+    const t = await open({ maxFlows: 5 });
+    for (let i = 0; i < 5; i++) t.push(sized(i, 20));
+    expect(t.store.update('b0001', (f) => ({ ...f, marked: true }))).toBe(true);
+    for (let i = 5; i < 20; i++) t.push(sized(i, 20));
+    expect(t.store.get('b0001')?.marked).toBe(true);
+    const snap = t.store.getSnapshot();
+    expect((await snap.read(snap.totalSeen - snap.count + 1))?.marked).toBe(true);
+    expect((await snap.read(snap.totalSeen - snap.count + 2))?.marked).toBe(false);
+  });
+
   it('keeps a flow evicted while in flight at its place until it finishes and is recorded', async () => {
     const t = await open({ maxFlows: 3 });
     const ws = makeFlow({ id: 'ws', kind: 'websocket', phase: 'responding' });
