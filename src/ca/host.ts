@@ -80,7 +80,7 @@ function ipv6Bytes(text: string): Buffer {
 }
 
 /** RFC 5952 §4: lowercase, no leading zeros, the longest run (≥ 2) of zero groups as "::". */
-function canonicalIpv6(bytes: Buffer): string {
+export function canonicalIpv6(bytes: Buffer): string {
   const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
   let bestStart = -1;
   let bestLen = 1;

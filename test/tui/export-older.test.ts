@@ -13,7 +13,6 @@ import type { Flow } from '../../src/proxy/core/flow.js';
 import { parseFilter } from '../../src/proxy/filter/index.js';
 import { isInSession } from '../../src/store/session-bodies.js';
 import type { CommandDeps } from '../../src/tui/commands.js';
-import { EMPTY_DOC } from '../../src/tui/doc.js';
 import { chooseFormat, openExport, submitExport } from '../../src/tui/export/export-commands.js';
 import { FilterIndex } from '../../src/tui/list/filter-index.js';
 import { appReducer, initialAppState, type AppAction } from '../../src/tui/state/app-state.js';

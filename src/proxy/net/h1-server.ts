@@ -10,9 +10,9 @@ import { clientInfoOf } from './client-info.js';
 import { kClientAddr, kTarget, type TunnelTarget } from './socket-facts.js';
 import { hasHook, runConnectHooks } from '../core/pipeline.js';
 import { pairsFromRaw } from '../core/headers.js';
-import { captureWhole } from '../core/capture.js';
 import { RuleContext } from './rule-context.js';
 import { closingResponse } from './raw-response.js';
+import { recordRefusedConnect } from './refused-connect.js';
 import { selfPage } from './self-page.js';
 import { handleUpgrade } from './websocket.js';
 import { h1ReverseFacts, serveReverse, upgradeReverse } from '../reverse/serve.js';
@@ -115,20 +115,8 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
         return;
       }
       // Refused: the answer goes on the wire and becomes a CONNECT flow (so a 407 shows in the list).
-      const flow = newHttpFlow(env, client, { method: 'CONNECT', scheme: 'https', host: auth.host, port: auth.port, path: '', httpVersion: '1.1', headers: request.headers.filter(([k]) => k.toLowerCase() !== 'proxy-authorization'), trailers: null, body: emptyBody() });
-      if (decision.tag) flow.tags.push(decision.tag);
-      env.emitter.start(flow);
-      if (decision.action === 'drop') {
-        socket.destroy();
-        env.emitter.end(flow);
-        return;
-      }
-      const local = decision.response;
-      const bytes = typeof local.body === 'string' ? Buffer.from(local.body) : local.body;
-      const statusText = local.statusText ?? http.STATUS_CODES[local.status] ?? '';
-      socket.end(closingResponse(local.status, local.headers, bytes, statusText));
-      flow.response = { status: local.status, statusText, httpVersion: '1.1', headers: local.headers, trailers: null, body: captureWhole(emptyBody(), bytes, opts.maxBodyBytes) };
-      env.emitter.end(flow);
+      const headers = request.headers.filter(([k]) => k.toLowerCase() !== 'proxy-authorization');
+      recordRefusedConnect(env, socket, client, auth, headers, decision, (status, h, body, statusText) => socket.end(closingResponse(status, h, body, statusText)));
     });
   });
 

@@ -4,6 +4,7 @@
  * answer this and close". No IO here; src/proxy/net/socks5.ts drives a socket with them.
  */
 import net from 'node:net';
+import { canonicalIpv6 } from '../../ca/host.js';
 
 export const SOCKS_VERSION = 0x05;
 /** RFC 1929 §2: the version of the username/password subnegotiation. */
@@ -179,26 +180,4 @@ function domainProblem(name: string): string | null {
 }
 
 /** 16 bytes → the RFC 5952 text form (lowercase, longest run of zero groups as `::`). */
-export function formatIpv6(bytes: Buffer): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  // RFC 5952 §4.2.2: a single zero group is not shortened.
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
+export const formatIpv6 = canonicalIpv6;

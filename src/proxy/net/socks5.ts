@@ -1,11 +1,9 @@
-import http from 'node:http';
 import type net from 'node:net';
-import { captureWhole } from '../core/capture.js';
-import { emptyBody, type ClientInfo, type HeaderPairs } from '../core/flow.js';
+import type { ClientInfo, HeaderPairs } from '../core/flow.js';
 import { hasHook, runConnectHooks, type ConnectDecision } from '../core/pipeline.js';
 import { basicCredentials, requiresProxyAuth, verifyProxyCredentials } from '../rules/auth.js';
 import { clientInfoOf } from './client-info.js';
-import { newHttpFlow, type ExchangeEnv } from './exchange.js';
+import type { ExchangeEnv } from './exchange.js';
 import { RuleContext } from './rule-context.js';
 import { kClientAddr, type TunnelTarget } from './socket-facts.js';
 import {
@@ -22,6 +20,7 @@ import {
   type Parsed,
 } from './socks5-wire.js';
 import { openTunnel, type TunnelReplies } from './tunnel.js';
+import { recordRefusedConnect } from './refused-connect.js';
 
 export interface Socks5Handlers {
   /** Will a tunnel to this target pass through untouched (an ignored host)? */
@@ -186,19 +185,8 @@ export function acceptSocks5(socket: net.Socket, env: ExchangeEnv, handlers: Soc
  * so the rule's answer is recorded on a CONNECT flow, as for an HTTP CONNECT, to show in the list.
  */
 function refused(env: ExchangeEnv, socket: net.Socket, target: TunnelTarget, client: ClientInfo, decision: Exclude<ConnectDecision, { action: 'continue' }>): void {
-  const flow = newHttpFlow(env, client, { method: 'CONNECT', scheme: 'https', host: target.host, port: target.port, path: '', httpVersion: '1.1', headers: [], trailers: null, body: emptyBody() });
-  if (decision.tag) flow.tags.push(decision.tag);
-  env.emitter.start(flow);
-  if (decision.action === 'drop') {
-    socket.destroy();
-    env.emitter.end(flow);
-    return;
-  }
-  const local = decision.response;
-  const bytes = typeof local.body === 'string' ? Buffer.from(local.body) : local.body;
-  const statusText = local.statusText ?? http.STATUS_CODES[local.status] ?? '';
-  flow.response = { status: local.status, statusText, httpVersion: '1.1', headers: local.headers, trailers: null, body: captureWhole(emptyBody(), bytes, env.opts.maxBodyBytes) };
-  socket.end(reply(Reply.NOT_ALLOWED));
-  setTimeout(() => socket.destroy(), 1000).unref();
-  env.emitter.end(flow);
+  recordRefusedConnect(env, socket, client, target, [], decision, () => {
+    socket.end(reply(Reply.NOT_ALLOWED));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
 }

@@ -65,7 +65,7 @@ class UpgradeRelay {
 
   constructor(
     private readonly env: ExchangeEnv,
-    private readonly req: IncomingMessage,
+    req: IncomingMessage,
     private readonly socket: net.Socket,
     private readonly head: Buffer,
     target: RequestTarget,
