@@ -23,12 +23,11 @@ import { SettingsStore } from './store/settings.js';
 import { PolicyError, RulesController, type PolicyFlags } from './rules-controller.js';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { BackendStatus } from './proxy/reverse/status.js';
-import { ReversePool } from './proxy/reverse/pool.js';
-import { httpProbe } from './proxy/reverse/health-probe.js';
-import { resolveReverseSettings } from './config/reverse-settings.js';
+import type { ReversePool } from './proxy/reverse/pool.js';
+import { loadListenerCerts, reversePoolFor } from './runtime-modes.js';
 import { startAdmin, type AdminServer } from './ops/admin-server.js';
 import type { MetricsSources } from './ops/metrics.js';
-import { ListenerCertError, ListenerCerts } from './proxy/net/listener-certs.js';
+import type { ListenerCerts } from './proxy/net/listener-certs.js';
 
 export interface RuntimeOptions {
   /** `$PROXYCTL_HOME`. */
@@ -411,43 +410,6 @@ export class Runtime implements CommandApi {
     });
     return { ok: true, message: `replaying ${request.method} ${request.host}` };
   }
-}
-
-/**
- * `reverse.tls.certs` when they apply: reverse mode with `reverse.tls.enabled: true`. Otherwise TLS
- * to the listener is still terminated with the CA's certificates and plain HTTP is accepted either
- * way. A pair that cannot be loaded refuses the start (exit 2) naming the field.
- */
-function loadListenerCerts(opts: RuntimeOptions, settings: StartSettings, bus: EventBus): ListenerCerts | null {
-  const tls = opts.config?.reverse?.tls;
-  if (!tls?.enabled || !tls.certs?.length) return null;
-  if (settings.proxyMode.kind !== 'reverse') {
-    bus.log('warn', 'reverse.tls applies in reverse mode only; the CA makes every certificate');
-    return null;
-  }
-  const baseDir = opts.configPath ? dirname(resolvePath(opts.configPath)) : process.cwd();
-  try {
-    return ListenerCerts.load(tls.certs, { baseDir, log: (level, message) => bus.log(level, message) });
-  } catch (err) {
-    if (err instanceof ListenerCertError) throw new UsageError(err.message);
-    throw err;
-  }
-}
-
-/**
- * Reverse mode's pool (backends from `--mode reverse:URL…` or the config's `reverse` section); null
- * in the other modes. Health checks trust what upstream connections trust. A section that cannot
- * be used refuses the start (UsageError, exit 2) naming the field.
- */
-function reversePoolFor(settings: StartSettings, opts: RuntimeOptions, net: ProxyOptions, bus: EventBus, notes: string[]): ReversePool | null {
-  const mode = settings.proxyMode;
-  if (mode.kind !== 'reverse') return null;
-  const resolved = resolveReverseSettings(mode.urls, opts.config?.reverse);
-  notes.push(...resolved.notes);
-  return new ReversePool(resolved.settings, {
-    log: (level, message) => bus.log(level, message),
-    probe: httpProbe({ insecure: net.insecure, ca: net.upstreamCa, resolve: net.resolve }),
-  });
 }
 
 /** Parts of the config read only at start (everything but rules, access, proxyAuth and the cache toggles). */
