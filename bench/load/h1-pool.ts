@@ -6,9 +6,9 @@
  */
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Samples } from '../stats.js';
 import type { Dial } from './dial.js';
 import { H1ResponseParser } from './h1-parser.js';
+import { ClosedLoop, type ClosedLoopOptions, type LoadRun } from './closed-loop.js';
 
 export interface H1Target {
   /** Opens one connection (TCP, TLS, or a TLS tunnel through the proxy). */
@@ -17,28 +17,7 @@ export interface H1Target {
   request: Buffer;
 }
 
-/** What one run of the pool measured. */
-export interface LoadRun {
-  /** Responses received (any status). */
-  requests: number;
-  /** Responses with a status other than 200, connections lost, parse errors. */
-  errors: number;
-  /** From the first request to the last response. */
-  elapsedMs: number;
-  /** Body bytes received. */
-  bytes: number;
-  /** Latency of each request in milliseconds. */
-  latencies: Samples;
-}
-
-export interface ClosedLoopOptions {
-  /** Stop sending after this long (in-flight requests still finish). */
-  durationMs?: number;
-  /** Stop sending after this many requests over all connections. */
-  maxRequests?: number;
-  /** Bound for the whole run including the in-flight tail. @default durationMs + 30 s */
-  hardLimitMs?: number;
-}
+export type { ClosedLoopOptions, LoadRun } from './closed-loop.js';
 
 export class H1Connection {
   readonly parser: H1ResponseParser;
@@ -106,68 +85,38 @@ export class H1Pool {
   /** Closed loop over every open connection. */
   run(opts: ClosedLoopOptions): Promise<LoadRun> {
     const { target } = this;
-    const latencies = new Samples();
-    const result: LoadRun = { requests: 0, errors: 0, elapsedMs: 0, bytes: 0, latencies };
-    const start = performance.now();
-    const deadline = opts.durationMs === undefined ? Number.POSITIVE_INFINITY : start + opts.durationMs;
-    const max = opts.maxRequests ?? Number.POSITIVE_INFINITY;
-    const hardLimit = opts.hardLimitMs ?? (opts.durationMs ?? 0) + 30_000;
-    let sent = 0;
-    let active = 0;
-    let last = start;
-    return new Promise<LoadRun>((resolve) => {
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        clearTimeout(guard);
-        for (const c of this.connections) {
-          c.onResponse = () => {};
-          c.onClose = () => {};
-        }
-        result.elapsedMs = last - start;
-        resolve(result);
-      };
-      const guard = setTimeout(() => {
-        result.errors += active;
-        finish();
-      }, hardLimit);
-      const next = (c: H1Connection, now: number) => {
-        if (sent < max && now < deadline && !c.closed) {
-          sent++;
-          c.send(target.request, now);
-          return;
-        }
-        // This connection is out of the run: a later close is not an error of this run.
-        c.onResponse = () => {};
-        c.onClose = () => {};
-        if (--active === 0) finish();
-      };
-      for (const c of this.connections) {
-        if (c.closed) continue;
-        active++;
-        c.onResponse = (status, bytes) => {
-          const now = performance.now();
-          latencies.push(now - c.sentAt);
-          last = now;
-          result.requests++;
-          result.bytes += bytes;
-          if (status !== 200) result.errors++;
-          next(c, now);
-        };
-        c.onClose = () => {
-          // Lost with a request in flight (or between requests): this connection is out of the run.
-          result.errors++;
-          if (--active === 0) finish();
-        };
-      }
-      if (active === 0) {
-        finish();
+    const quiet = (c: H1Connection) => {
+      // Out of the run: a later response or close is not this run's.
+      c.onResponse = () => {};
+      c.onClose = () => {};
+    };
+    const loop = new ClosedLoop(opts, () => this.connections.forEach(quiet));
+    const next = (c: H1Connection, now: number) => {
+      if (!c.closed && loop.maySend(now)) {
+        c.send(target.request, now);
         return;
       }
-      const now = performance.now();
-      for (const c of this.connections) if (!c.closed) next(c, now);
-    });
+      quiet(c);
+      loop.leave();
+    };
+    for (const c of this.connections) {
+      if (c.closed) continue;
+      loop.join();
+      c.onResponse = (status, bytes) => {
+        const now = performance.now();
+        loop.record(now, now - c.sentAt, bytes, status === 200);
+        next(c, now);
+      };
+      c.onClose = () => {
+        // Lost with a request in flight (or between requests): this connection is out of the run.
+        loop.result.errors++;
+        loop.leave();
+      };
+    }
+    loop.settleIfEmpty();
+    const now = performance.now();
+    if (!loop.isOver) for (const c of this.connections) if (!c.closed) next(c, now);
+    return loop.done;
   }
 
   close(): void {

@@ -6,8 +6,7 @@
 import http2 from 'node:http2';
 import type tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { Samples } from '../stats.js';
-import type { LoadRun } from './h1-pool.js';
+import { ClosedLoop, type ClosedLoopOptions, type LoadRun } from './closed-loop.js';
 
 export interface H2Target {
   /** Opens one TLS connection that negotiated h2. */
@@ -55,70 +54,45 @@ export class H2Pool {
     return pool;
   }
 
-  run(opts: { durationMs?: number; maxRequests?: number; hardLimitMs?: number }): Promise<LoadRun> {
-    const latencies = new Samples();
-    const result: LoadRun = { requests: 0, errors: 0, elapsedMs: 0, bytes: 0, latencies };
-    const start = performance.now();
-    const deadline = opts.durationMs === undefined ? Number.POSITIVE_INFINITY : start + opts.durationMs;
-    const max = opts.maxRequests ?? Number.POSITIVE_INFINITY;
+  run(opts: ClosedLoopOptions): Promise<LoadRun> {
     const headers = { ':method': 'GET', ':path': this.target.path };
-    let sent = 0;
-    let active = 0;
-    let last = start;
-    return new Promise<LoadRun>((resolve) => {
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        clearTimeout(guard);
-        result.elapsedMs = last - start;
-        resolve(result);
-      };
-      const guard = setTimeout(() => {
-        result.errors += active;
-        finish();
-      }, opts.hardLimitMs ?? (opts.durationMs ?? 0) + 30_000);
-      const loop = (session: http2.ClientHttp2Session) => {
-        const now = performance.now();
-        if (done || sent >= max || now >= deadline || session.closed || session.destroyed) {
-          if (--active === 0) finish();
-          return;
-        }
-        sent++;
-        let status = 0;
-        let bytes = 0;
-        let ended = false;
-        const stream = session.request(headers);
-        stream.on('response', (h) => {
-          status = Number(h[':status']);
-        });
-        stream.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-        });
-        const end = (ok: boolean) => {
-          if (ended) return;
-          ended = true;
-          const t = performance.now();
-          latencies.push(t - now);
-          last = t;
-          result.requests++;
-          result.bytes += bytes;
-          if (!ok || status !== 200) result.errors++;
-          loop(session);
-        };
-        stream.on('end', () => end(true));
-        stream.on('error', () => end(false));
-        stream.on('close', () => end(false));
-        stream.end();
-      };
-      for (const session of this.sessions) {
-        for (let s = 0; s < this.streamsPerSession; s++) {
-          active++;
-          loop(session);
-        }
+    const loop = new ClosedLoop(opts);
+    const next = (session: http2.ClientHttp2Session) => {
+      const now = performance.now();
+      if (session.closed || session.destroyed || !loop.maySend(now)) {
+        loop.leave();
+        return;
       }
-      if (active === 0) finish();
-    });
+      let status = 0;
+      let bytes = 0;
+      let ended = false;
+      const stream = session.request(headers);
+      stream.on('response', (h) => {
+        status = Number(h[':status']);
+      });
+      stream.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      const end = (ok: boolean) => {
+        if (ended) return;
+        ended = true;
+        const t = performance.now();
+        loop.record(t, t - now, bytes, ok && status === 200);
+        next(session);
+      };
+      stream.on('end', () => end(true));
+      stream.on('error', () => end(false));
+      stream.on('close', () => end(false));
+      stream.end();
+    };
+    for (const session of this.sessions) {
+      for (let s = 0; s < this.streamsPerSession; s++) {
+        loop.join();
+        next(session);
+      }
+    }
+    loop.settleIfEmpty();
+    return loop.done;
   }
 
   close(): void {

@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { RawWindow } from '../windows.js';
 
 const script = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
 
@@ -36,16 +37,8 @@ export interface WrkOptions {
   durationS: number;
 }
 
-export interface WrkRun {
-  requests: number;
-  errors: number;
-  elapsedMs: number;
-  bytes: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** wrk's own CPU time (user + system), microseconds. */
-  cpuMicros: number;
-}
+/** A window's figures, with wrk's own CPU time (user + system, microseconds) from bash `times`. */
+export type WrkRun = Omit<RawWindow, 'loadgenCpuMicros'> & { cpuMicros: number };
 
 /** Parse bash `times` output: the second line holds the children's user and system time. */
 function parseTimes(text: string): number {
