@@ -1,5 +1,4 @@
 import http2 from 'node:http2';
-import type { ClientRequest as NodeClientRequest } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { emptyBody, flowUrl, headerValue, type HeaderPairs } from '../core/flow.js';
@@ -16,6 +15,7 @@ import { hostHeader } from '../core/authority.js';
 import { summarizePeerCertificate } from './upstream.js';
 import type { UpstreamRoute } from './upstream-h2.js';
 import { sendH1, sendH2, type UpstreamHead, type UpstreamSink } from './upstream-send.js';
+import type { UpstreamH1Request } from './h1-client/request.js';
 import type { ClientRequest } from './client-side.js';
 import { matchBreakpoint, type Breakpoint, type BreakpointStage } from '../core/breakpoints.js';
 import type { PauseDecision } from '../core/pauses.js';
@@ -257,7 +257,7 @@ export class Exchange extends ExchangeBase {
     }
     if (route.protocol === 'h2') this.sendH2(route.session);
     else {
-      if (route.socket) this.env.pool.https.park(this.flow.request.host, this.flow.request.port, route.socket);
+      if (route.socket) this.env.pool.adopt(this.flow.request.host, this.flow.request.port, route.socket);
       this.sendH1();
     }
   }
@@ -272,6 +272,7 @@ export class Exchange extends ExchangeBase {
   private sendH1(): void {
     this.sending('h1');
     const upReq = sendH1(this.sink());
+    if (!upReq) return;
     this.upstream = upReq;
     this.sentH1(upReq);
   }
@@ -290,8 +291,8 @@ export class Exchange extends ExchangeBase {
   /** The request is about to go out (an HTTP/2 stream goes out on a live session at once). */
   protected sending(_protocol: 'h1' | 'h2'): void {}
 
-  /** An HTTP/1.1 request to the upstream was made (its socket comes later). */
-  protected sentH1(_upReq: NodeClientRequest): void {}
+  /** An HTTP/1.1 request to the upstream was made (its connection may come later). */
+  protected sentH1(_upReq: UpstreamH1Request): void {}
 
   /** The upstream failed (connection, reset, timeout, protocol): the exchange fails. */
   protected upstreamFailed(err: ProxyError): void {
@@ -321,6 +322,11 @@ export class Exchange extends ExchangeBase {
       pipeBody: (dest, addTrailers) => this.pipeRequestBody(dest, addTrailers),
       skipBody: () => {
         this.flow.timings.requestEnd = this.now();
+        this.req.resume();
+      },
+      noBodySent: () => {
+        this.flow.timings.requestEnd = this.now();
+        captureWhole(this.flow.request.body, Buffer.alloc(0), this.env.opts.maxBodyBytes);
         this.req.resume();
       },
     };

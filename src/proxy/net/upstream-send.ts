@@ -1,17 +1,17 @@
 import http from 'node:http';
-import https from 'node:https';
 import http2 from 'node:http2';
-import type { IncomingMessage, ClientRequest as NodeClientRequest } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { hostHeader } from '../core/authority.js';
 import type { Flow, HeaderPairs, HttpVersion } from '../core/flow.js';
-import { pairsFromRaw, rawFromPairs, stripHopByHop, hasHeader } from '../core/headers.js';
+import { stripHopByHop, hasHeader } from '../core/headers.js';
 import { ProxyError, classifyUpstreamError } from '../core/errors.js';
 import { h1FieldsFromH2, h2RequestHeaders, pairsFromH2Headers, h2FieldsFrom } from '../core/h2-translate.js';
 import { fixBodyFraming } from '../core/edits.js';
 import type { ExchangeEnv } from './exchange.js';
+import type { UpstreamH1Request } from './h1-client/request.js';
+import { ResponseParseError } from './h1-client/response-parser.js';
 
 /** The response head from either upstream protocol, in one shape. */
 export interface UpstreamHead {
@@ -46,10 +46,15 @@ export interface UpstreamSink {
   onEarlyHints(headers: HeaderPairs): void;
   pipeBody(dest: NodeJS.WritableStream, addTrailers: (t: HeaderPairs) => void): void;
   skipBody(): void;
+  /** The request went out without a body (HTTP/1.1): the flow records an empty one. */
+  noBodySent(): void;
 }
 
-/** Forward over an HTTP/1.1 keep-alive pool. */
-export function sendH1(x: UpstreamSink): NodeClientRequest {
+/** Methods Node never framed a missing body for; others got `Content-Length: 0` (kept as it was). */
+const NO_BODY_BY_DEFAULT = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+
+/** Forward over the HTTP/1.1 keep-alive client (src/proxy/net/h1-client). */
+export function sendH1(x: UpstreamSink): UpstreamH1Request | null {
   const { env, flow } = x;
   const r = flow.request;
   let out: HeaderPairs;
@@ -59,79 +64,98 @@ export function sendH1(x: UpstreamSink): NodeClientRequest {
     if (!hasHeader(out, 'content-length') && !x.noBody()) out.push(['transfer-encoding', 'chunked']);
   } else {
     out = stripHopByHop(r.headers);
-    // Node frames bodies itself; an upload that arrived chunked must go out chunked (whatever
-    // the method), so say so explicitly.
+    // An upload that arrived chunked goes out chunked (whatever the method).
     if (x.clientChunked) out.push(['Transfer-Encoding', 'chunked']);
   }
-  if (Buffer.isBuffer(x.body)) out = fixBodyFraming(out, x.body.length);
+  let body: Buffer | 'none' | 'stream';
+  if (Buffer.isBuffer(x.body)) {
+    out = fixBodyFraming(out, x.body.length);
+    body = x.body;
+  } else body = x.noBody() ? 'none' : 'stream';
+  if (body === 'none' && !NO_BODY_BY_DEFAULT.has(r.method) && !hasHeader(out, 'content-length')) out.push(['Content-Length', '0']);
+  out.push(['Connection', 'keep-alive']);
   // Upstream mode: plain HTTP goes to the parent in absolute form (RFC 9112 §3.2.2) over a pool of
-  // connections to it; HTTPS tunnels through it inside the https agent.
+  // connections to it; https tunnels through it.
   const parent = env.pool.parent;
   const viaParent = parent !== null && r.scheme === 'http';
   const target = viaParent ? `http://${hostHeader('http', r.host, r.port)}${r.path.startsWith('/') ? r.path : `/${r.path}`}` : r.path;
-  if (viaParent && parent.authorization) out = [...out, ['Proxy-Authorization', parent.authorization]];
-  const upReq: NodeClientRequest = (r.scheme === 'https' ? https.request : http.request)({
-    host: viaParent ? parent.host : r.host,
-    port: viaParent ? parent.port : r.port,
-    method: r.method,
-    path: target,
-    headers: rawFromPairs(out) as unknown as http.OutgoingHttpHeaders,
-    agent: env.pool.agentFor(r.scheme),
-    setHost: false,
-  });
-  let reached = false;
-  upReq.on('socket', (socket) => {
-    flow.server.address = socket.remoteAddress ?? null;
-    const marks = parent?.takeMarks(socket);
-    if (marks) {
-      // A fresh tunnel through the parent, made before the agent handed it over.
-      const t0 = performance.now() - x.now();
-      flow.timings.upstreamConnect = marks.tunnelAt - t0;
-      if (marks.secureAt !== null) flow.timings.upstreamTls = marks.secureAt - t0;
-    }
-    if (!socket.connecting) {
-      reached = true;
-      return; // a pooled connection, or one made ready by the parent tunnel
-    }
-    const connectTimer = setTimeout(() => upReq.destroy(new ProxyError('UPSTREAM_TIMEOUT', `could not connect within ${env.opts.connectTimeoutMs} ms`)), env.opts.connectTimeoutMs);
-    socket.once('connect', () => {
-      reached = true;
-      flow.timings.upstreamConnect = x.now();
-      flow.server.address = socket.remoteAddress ?? null;
-      if (r.scheme === 'http') clearTimeout(connectTimer);
-    });
-    socket.once('secureConnect', () => {
-      clearTimeout(connectTimer);
-      flow.timings.upstreamTls = x.now();
-    });
-    socket.once('close', () => clearTimeout(connectTimer));
-  });
-  upReq.on('error', (err) => x.onError(viaParent && !reached ? parent.unreachable(err) : classifyUpstreamError(err)));
-  upReq.on('continue', () => x.onContinue());
-  upReq.on('information', (info) => {
-    if (info.statusCode === 103) x.onEarlyHints(pairsFromRaw(info.rawHeaders));
-  });
-  upReq.on('response', (upRes: IncomingMessage) => {
-    if (viaParent && upRes.statusCode === 407) {
-      // The parent wants credentials of its own: relayed, it would look like proxyctl asking the
-      // client for them. Say which hop refused instead.
-      upRes.resume();
-      x.onError(parent.refused(407, upRes.statusMessage ?? '', `${r.method} ${target}`));
-      return;
-    }
-    x.onHead({
-      status: upRes.statusCode ?? 502,
-      statusText: upRes.statusMessage ?? '',
-      httpVersion: upRes.httpVersion === '1.0' ? '1.0' : '1.1',
-      headers: pairsFromRaw(upRes.rawHeaders),
-      body: upRes,
-      trailers: () => (upRes.rawTrailers.length ? pairsFromRaw(upRes.rawTrailers) : null),
-      tls: (upRes.socket as TLSSocket).encrypted ? (upRes.socket as TLSSocket) : null,
-    });
-    upRes.on('aborted', () => x.onError(new ProxyError('UPSTREAM_RESET', 'the upstream server closed the connection in the middle of the response body')));
-  });
-  x.pipeBody(upReq, (trailers) => upReq.addTrailers(trailers));
+  if (viaParent && parent.authorization) out.push(['Proxy-Authorization', parent.authorization]);
+  let trailers: HeaderPairs | null = null;
+  let upReq: UpstreamH1Request;
+  try {
+    upReq = env.pool.h1.request(
+      { scheme: r.scheme, host: r.host, port: r.port, servername: authorityHost(x.authority) ?? r.host },
+      {
+        method: r.method,
+        target,
+        headers: out,
+        body,
+        chunked: body === 'stream' && isChunked(out),
+        // Sent again on a new connection when a reused one was found closed: only what can be resent.
+        retryable: body !== 'stream' && IDEMPOTENT.has(r.method),
+      },
+      {
+        connected: (socket, marks) => {
+          flow.server.address = socket.remoteAddress ?? null;
+          if (marks) {
+            const base = performance.now() - x.now();
+            if (marks.connectAt !== null) flow.timings.upstreamConnect = marks.connectAt - base;
+            if (marks.secureAt !== null) flow.timings.upstreamTls = marks.secureAt - base;
+          }
+        },
+        informational: (head) => {
+          if (head.status === 100) x.onContinue();
+          else if (head.status === 103) x.onEarlyHints(head.headers);
+        },
+        head: (head, resBody, socket) => {
+          if (viaParent && head.status === 407) {
+            // The parent wants credentials of its own: relayed, it would look like proxyctl asking the
+            // client for them. Say which hop refused instead.
+            resBody.resume();
+            x.onError(parent.refused(407, head.statusText, `${r.method} ${target}`));
+            return;
+          }
+          const tlsSocket = (socket as TLSSocket).encrypted ? (socket as TLSSocket) : null;
+          x.onHead({
+            status: head.status,
+            statusText: head.statusText,
+            httpVersion: head.minor === 0 ? '1.0' : '1.1',
+            headers: head.headers,
+            body: resBody,
+            trailers: () => trailers,
+            tls: tlsSocket,
+          });
+        },
+        ended: (t) => (trailers = t),
+        failed: (err, phase) => {
+          if (phase === 'connect') x.onError(viaParent ? parent.unreachable(err) : classifyUpstreamError(err));
+          else if (phase === 'body' && !(err instanceof ResponseParseError)) x.onError(new ProxyError('UPSTREAM_RESET', 'the upstream server closed the connection in the middle of the response body'));
+          else x.onError(classifyUpstreamError(err));
+        },
+      },
+    );
+  } catch (err) {
+    x.onError(new ProxyError('INTERNAL', `cannot send the request: ${(err as Error).message}`, { cause: err }));
+    return null;
+  }
+  if (body === 'stream') {
+    const writer = upReq.bodyWriter();
+    x.pipeBody(writer, (t) => writer.addTrailers(t));
+  } else if (body === 'none') x.noBodySent();
   return upReq;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+function isChunked(headers: HeaderPairs): boolean {
+  for (const [k, v] of headers) if (k.length === 17 && k.toLowerCase() === 'transfer-encoding' && /chunked\s*$/i.test(v)) return true;
+  return false;
+}
+
+/** The host name of a Host value (for SNI), without port or IPv6 brackets. */
+function authorityHost(authority: string): string | null {
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(authority.trim());
+  return m ? (m[1] ?? m[2] ?? null) : null;
 }
 
 /** Forward as one stream of the origin's HTTP/2 session. */

@@ -1,11 +1,9 @@
-import http from 'node:http';
-import https from 'node:https';
 import dns from 'node:dns';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Duplex } from 'node:stream';
 import type { ProxyOptions } from './options.js';
 import { parentProxyOf, type ParentProxy } from './parent-proxy.js';
+import { H1Client } from './h1-client/pool.js';
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
 
@@ -29,101 +27,41 @@ export function makeLookup(overrides: ReadonlyMap<string, string>) {
 }
 
 /**
- * An HTTPS agent that can adopt a connection made elsewhere: the ALPN probe that found an origin
- * speaks only HTTP/1.1 parks its socket here, and the next request to that origin uses it
- * instead of dialling again.
- */
-class AdoptingHttpsAgent extends https.Agent {
-  private readonly parked = new Map<string, tls.TLSSocket>();
-
-  /** `parent`: in upstream mode, new connections are TLS inside a CONNECT tunnel through it. */
-  constructor(
-    options: https.AgentOptions,
-    private readonly parent: ParentProxy | null,
-  ) {
-    super(options);
-  }
-
-  park(host: string, port: number, socket: tls.TLSSocket): void {
-    const key = `${host}:${port}`;
-    this.parked.get(key)?.destroy();
-    this.parked.set(key, socket);
-    // Not adopted within a few seconds (the request went away): close it.
-    const timer = setTimeout(() => {
-      if (this.parked.get(key) === socket) {
-        this.parked.delete(key);
-        socket.destroy();
-      }
-    }, 5000);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-    // Nobody else listens while it waits here; an origin reset must not become an uncaught error.
-    socket.on('error', () => socket.destroy());
-  }
-
-  override createConnection(options: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-    const key = `${options.host}:${options.port}`;
-    const socket = this.parked.get(key);
-    if (socket && !socket.destroyed) {
-      this.parked.delete(key);
-      return socket;
-    }
-    if (this.parent && callback) {
-      // Asynchronous creation: Node's Agent waits for the callback when nothing is returned.
-      // `options` carry the agent's TLS settings and the servername it derived from Host.
-      this.parent.tunnelTls(options.host ?? 'localhost', Number(options.port ?? 443), options as tls.ConnectionOptions).then(
-        (s) => callback(null, s),
-        // Node's own agents call back with the error alone on failure.
-        (err: Error) => (callback as (e: Error) => void)(err),
-      );
-      return undefined;
-    }
-    const create = (https.Agent.prototype as unknown as { createConnection: (o: unknown, cb?: unknown) => net.Socket }).createConnection;
-    return create.call(this, options, callback);
-  }
-}
-
-/**
- * Keep-alive connection pools towards origins (HTTP/1.1). One agent per scheme; Node keys idle
- * sockets by host, port and TLS server name, so each origin has its own pool.
+ * The upstream HTTP/1.1 side: our own keep-alive client (src/proxy/net/h1-client), one pool per
+ * origin, and in upstream mode the parent proxy plain HTTP goes to (absolute form) and https
+ * tunnels through.
  */
 export class UpstreamPool {
-  readonly http: http.Agent;
-  readonly https: AdoptingHttpsAgent;
+  readonly h1: H1Client;
   /**
    * The parent proxy in upstream mode, else null. Plain HTTP then goes to it in absolute form
-   * (so `http` pools connections to the parent); `https` tunnels through it.
+   * over pooled connections to it; https tunnels through it.
    */
   readonly parent: ParentProxy | null;
 
   constructor(opts: ProxyOptions) {
     const lookup = makeLookup(opts.resolve) as unknown as net.LookupFunction;
     this.parent = parentProxyOf(opts, lookup);
-    const common = {
-      keepAlive: true,
-      maxFreeSockets: opts.maxIdleUpstreamPerOrigin,
-      // LIFO reuse keeps a few sockets warm and lets the rest time out.
-      scheduling: 'lifo' as const,
-      // Idle pooled sockets are closed after this; requests in flight use their own timers.
-      timeout: 30_000,
+    this.h1 = new H1Client({
       lookup,
-    };
-    this.http = new http.Agent(common);
-    this.https = new AdoptingHttpsAgent({
-      ...common,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      maxHeaderBytes: opts.maxHeaderBytes,
+      maxIdlePerOrigin: opts.maxIdleUpstreamPerOrigin,
+      // Idle pooled connections are closed after this; requests in flight use their own timers.
+      idleTimeoutMs: 30_000,
       rejectUnauthorized: !opts.insecure,
-      ALPNProtocols: ['http/1.1'],
-      ...(opts.upstreamCa ? { ca: [...tls.rootCertificates, ...opts.upstreamCa] } : {}),
-    }, this.parent);
+      ca: opts.upstreamCa,
+      parent: this.parent,
+    });
   }
 
-  agentFor(scheme: 'http' | 'https'): http.Agent {
-    return scheme === 'https' ? this.https : this.http;
+  /** Keep the ALPN probe's connection to an HTTP/1.1-only origin for its first request. */
+  adopt(host: string, port: number, socket: tls.TLSSocket): void {
+    this.h1.adopt(host, port, socket);
   }
 
   destroy(): void {
-    this.http.destroy();
-    this.https.destroy();
+    this.h1.destroy();
   }
 }
 

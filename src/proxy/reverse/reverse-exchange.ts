@@ -1,5 +1,3 @@
-import type { ClientRequest as NodeClientRequest } from 'node:http';
-import type net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ProxyError } from '../core/errors.js';
 import { emptyBody, type ClientInfo } from '../core/flow.js';
@@ -8,6 +6,7 @@ import { Exchange, type ExchangeEnv } from '../net/exchange.js';
 import type { ForwardedFacts } from './forwarded.js';
 import { isIdempotent, type BackendLease } from './lease.js';
 import { RetryBody } from './retry-body.js';
+import type { UpstreamH1Request } from '../net/h1-client/request.js';
 
 /**
  * An exchange in reverse mode: the ordinary exchange (rules, breakpoints, capture, recording)
@@ -59,15 +58,11 @@ export class ReverseExchange extends Exchange {
     }
   }
 
-  protected override sentH1(upReq: NodeClientRequest): void {
+  protected override sentH1(upReq: UpstreamH1Request): void {
     if (!this.lease) return;
-    upReq.once('socket', (socket: net.Socket) => {
-      const up = () => {
-        this.connected = true;
-        this.retryBody?.connected();
-      };
-      if (!socket.connecting) up(); // a pooled (or adopted) connection
-      else socket.once(this.flow.request.scheme === 'https' ? 'secureConnect' : 'connect', up);
+    upReq.whenConnected(() => {
+      this.connected = true;
+      this.retryBody?.connected();
     });
   }
 
