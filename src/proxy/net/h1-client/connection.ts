@@ -56,6 +56,8 @@ export class UpstreamConnection implements ResponseEvents {
     this.user = null;
     if (reusable && !this.closed && this.parser.idle && this.parser.keepAlive) {
       this.idleSince = performance.now();
+      // A body read late left the socket paused (ResponseBody backpressure): pooled, it must flow.
+      this.socket.resume();
       this.onIdle(this);
     } else this.destroy();
   }

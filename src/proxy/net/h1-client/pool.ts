@@ -43,7 +43,7 @@ const TLS_SESSIONS = 256;
  */
 export class H1Client {
   private readonly origins = new Map<string, OriginPool>();
-  private readonly parked = new Map<string, { socket: tls.TLSSocket; timer: NodeJS.Timeout }>();
+  private readonly parked = new Map<string, { socket: tls.TLSSocket; timer: NodeJS.Timeout; onError: () => void; onClose: () => void }>();
   private readonly sessions = new Map<string, Buffer>();
   private sweeper: NodeJS.Timeout | null = null;
   private idleCount = 0;
@@ -74,11 +74,13 @@ export class H1Client {
     const timer = setTimeout(() => this.takeParked(key)?.destroy(), PARKED_MS);
     timer.unref();
     // Nobody else listens while it waits here; an origin reset must not become an uncaught error.
-    socket.on('error', () => socket.destroy());
-    socket.once('close', () => {
+    const onError = () => socket.destroy();
+    const onClose = () => {
       if (this.parked.get(key)?.socket === socket) this.takeParked(key);
-    });
-    this.parked.set(key, { socket, timer });
+    };
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    this.parked.set(key, { socket, timer, onError, onClose });
   }
 
   takeParked(hostPort: string): tls.TLSSocket | null {
@@ -86,6 +88,8 @@ export class H1Client {
     if (!p) return null;
     this.parked.delete(hostPort);
     clearTimeout(p.timer);
+    p.socket.off('error', p.onError);
+    p.socket.off('close', p.onClose);
     return p.socket;
   }
 
@@ -144,6 +148,8 @@ export class H1Client {
 class OriginPool implements ConnectionSource {
   private readonly idle: UpstreamConnection[] = [];
   private dialling = 0;
+  /** Connections made by this pool and not gone yet (idle or busy). */
+  private live = 0;
 
   constructor(
     private readonly client: H1Client,
@@ -152,7 +158,7 @@ class OriginPool implements ConnectionSource {
   ) {}
 
   get empty(): boolean {
-    return this.idle.length === 0 && this.dialling === 0;
+    return this.live === 0 && this.dialling === 0;
   }
 
   acquire(request: UpstreamH1Request, fresh: boolean): void {
@@ -169,8 +175,6 @@ class OriginPool implements ConnectionSource {
     if (this.origin.scheme === 'https') {
       const parked = this.client.takeParked(`${this.origin.host}:${this.origin.port}`);
       if (parked && !parked.destroyed) {
-        parked.removeAllListeners('error');
-        parked.removeAllListeners('close');
         request.attach(this.wrap(parked, null));
         return;
       }
@@ -203,6 +207,7 @@ class OriginPool implements ConnectionSource {
 
   private wrap(socket: net.Socket, marks: DialMarks | null): UpstreamConnection {
     const opts = this.client.opts;
+    this.live++;
     return new UpstreamConnection(
       socket,
       this.key,
@@ -217,6 +222,7 @@ class OriginPool implements ConnectionSource {
         this.client.idleChanged(1);
       },
       (conn) => {
+        this.live--;
         const i = this.idle.indexOf(conn);
         if (i >= 0) {
           this.idle.splice(i, 1);

@@ -159,6 +159,13 @@ export class UpstreamH1Request implements ConnectionUser {
 
   failed(err: Error, responseBegun: boolean): void {
     if (this.finished) return;
+    if (this.responseEnded) {
+      // The answer is whole (an early response, RFC 9112 §9.6): only the rest of the upload is lost.
+      this.finished = true;
+      this.conn = null;
+      this.writer?.destroy();
+      return;
+    }
     const conn = this.conn;
     this.conn = null;
     // A reused connection the origin had closed meanwhile: nothing of this request was answered,
@@ -187,6 +194,8 @@ export class UpstreamH1Request implements ConnectionUser {
 
 /** The request line and fields; a field that could split the message is refused. */
 function requestHead(spec: H1RequestSpec): string {
+  if (!TOKEN.test(spec.method)) throw Object.assign(new TypeError(`invalid method ${JSON.stringify(spec.method)}`), { code: 'ERR_INVALID_HTTP_TOKEN' });
+  if (!TARGET.test(spec.target)) throw Object.assign(new TypeError(`invalid request-target ${JSON.stringify(spec.target)}`), { code: 'ERR_UNESCAPED_CHARACTERS' });
   let s = `${spec.method} ${spec.target} HTTP/1.1\r\n`;
   for (const [k, v] of spec.headers) {
     if (!TOKEN.test(k) || BAD_VALUE.test(v)) throw Object.assign(new TypeError(`invalid header ${JSON.stringify(k)}: names are tokens, values have no CR, LF or NUL`), { code: 'ERR_INVALID_CHAR' });
@@ -197,6 +206,7 @@ function requestHead(spec: H1RequestSpec): string {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
+const TARGET = /^[\x21-\xff]+$/;
 
 function isStale(err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code;

@@ -210,7 +210,7 @@ export class ResponseParser {
     }
     const minor = line.charCodeAt(7) - 48;
     const status = Number(line.slice(9, 12));
-    if ((minor !== 0 && minor !== 1) || !Number.isInteger(status) || status < 100 || (line.length > 12 && line.charCodeAt(12) !== 32)) {
+    if ((minor !== 0 && minor !== 1) || !/^\d{3}$/.test(line.slice(9, 12)) || status < 100 || (line.length > 12 && line.charCodeAt(12) !== 32)) {
       throw new ResponseParseError('HPE_INVALID_STATUS', `invalid status line: ${JSON.stringify(line.slice(0, 64))}`);
     }
     const head: ResponseHead = { status, statusText: line.length > 13 ? line.slice(13) : '', minor, headers: parseFields(lines, 1) };
@@ -226,9 +226,8 @@ export class ResponseParser {
       switch (name.length) {
         case 14:
           if (name.toLowerCase() === 'content-length') {
-            const v = value.trim();
-            if (!/^\d+$/.test(v)) throw new ResponseParseError('HPE_INVALID_CONTENT_LENGTH', `invalid Content-Length: ${JSON.stringify(value)}`);
-            const n = Number(v);
+            const n = parseLength(value);
+            if (n < 0) throw new ResponseParseError('HPE_INVALID_CONTENT_LENGTH', `invalid Content-Length: ${JSON.stringify(value)}`);
             if (length !== null && length !== n) throw new ResponseParseError('HPE_INVALID_CONTENT_LENGTH', 'conflicting Content-Length fields');
             length = n;
           }
@@ -243,7 +242,8 @@ export class ResponseParser {
         case 10:
           if (name.toLowerCase() === 'connection') {
             const v = value.toLowerCase();
-            if (/(?:^|,)\s*close\s*(?:,|$)/.test(v)) close = true;
+            if (v === 'keep-alive') close = false;
+            else if (v === 'close' || /(?:^|,)\s*close\s*(?:,|$)/.test(v)) close = true;
             else if (minor === 0 && /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(v)) close = false;
           }
           break;
@@ -274,6 +274,23 @@ export class ResponseParser {
   }
 }
 
+/** A Content-Length value as a number, or -1 when it is not one (digits only, OWS around). */
+function parseLength(value: string): number {
+  let n = 0;
+  let digits = 0;
+  let i = 0;
+  let end = value.length;
+  while (i < end && (value.charCodeAt(i) === 32 || value.charCodeAt(i) === 9)) i++;
+  while (end > i && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+  for (; i < end; i++) {
+    const c = value.charCodeAt(i) - 48;
+    if (c < 0 || c > 9 || digits >= 15) return -1;
+    n = n * 10 + c;
+    digits++;
+  }
+  return digits === 0 ? -1 : n;
+}
+
 function overflow(max: number): ResponseParseError {
   return new ResponseParseError('HPE_HEADER_OVERFLOW', `response headers exceed ${max} bytes`);
 }
@@ -283,6 +300,7 @@ function parseFields(lines: string[], from: number): HeaderPairs {
   const out: HeaderPairs = [];
   for (let i = from; i < lines.length; i++) {
     const line = lines[i]!;
+    if (/[\r\n\0]/.test(line)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'a field line with CR, LF or NUL');
     const c = line.charCodeAt(0);
     if (c === 32 || c === 9) {
       const last = out[out.length - 1];
