@@ -98,7 +98,9 @@ async function run(initial: StartSettings, config: ConfigFile, configPath: strin
   await mkdir(home, { recursive: true });
   await writeFile(instancePath(home), `${JSON.stringify({ url: runtime.url, pid: process.pid, startedAt: new Date().toISOString() })}\n`);
 
-  let accessLog: AccessLogWriter | null = logFile ? attachAccessLog(runtime.bus, logFile, settings.logFormat) : null;
+  // The session's lines go out before the access lines that name their flows (kill -9 loses nothing printed).
+  const recordedFirst = { beforeWrite: () => runtime.recorder?.writePending() };
+  let accessLog: AccessLogWriter | null = logFile ? attachAccessLog(runtime.bus, logFile, settings.logFormat, recordedFirst) : null;
   let stopping = false;
   /** Stop accepting, drain, flush the session and the access log, then exit 0 (DESIGN.md §7). */
   const stop = async () => {
@@ -137,7 +139,7 @@ async function run(initial: StartSettings, config: ConfigFile, configPath: strin
   if ((settings.host === '0.0.0.0' || settings.host === '::') && !settings.allow && !config.access?.allow) {
     process.stderr.write('proxyctl: note: only loopback clients are admitted; set access.allow in the config (or --allow CIDR) to admit others\n');
   }
-  accessLog ??= attachAccessLog(runtime.bus, { stream: process.stdout, owned: false, name: 'stdout' }, settings.logFormat);
+  accessLog ??= attachAccessLog(runtime.bus, { stream: process.stdout, owned: false, name: 'stdout' }, settings.logFormat, recordedFirst);
   const note = (e: { level: string; message: string; flowId?: string }) => {
     // Warnings and errors, and notes about the proxy as a whole (config reloaded, rule added).
     if (e.level === 'warn' || e.level === 'error') process.stderr.write(`proxyctl: ${e.level}: ${e.message}\n`);

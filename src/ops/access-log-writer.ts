@@ -43,6 +43,15 @@ export function openAccessLogFile(path: string): AccessLogTarget {
   }
 }
 
+export interface AccessLogOptions {
+  /**
+   * Called right before each batch of lines is written: the session recorder's `writePending`, so
+   * a printed line always means its flow is in the session, whatever the order the two were
+   * attached in (recorder.ts). @default none
+   */
+  beforeWrite?: () => void;
+}
+
 export interface AccessLogWriter {
   /** Write what is pending, stop listening, and (for a file) end it and wait until it is written. */
   close(): Promise<void>;
@@ -55,12 +64,13 @@ export interface AccessLogWriter {
  * largest single cost). A failing file (disk full) is reported once on the event log and
  * abandoned; the proxy goes on.
  */
-export function attachAccessLog(bus: EventBus, target: AccessLogTarget, format: AccessLogFormat): AccessLogWriter {
+export function attachAccessLog(bus: EventBus, target: AccessLogTarget, format: AccessLogFormat, opts: AccessLogOptions = {}): AccessLogWriter {
   const { stream } = target;
   let pending = '';
   let broken = false;
   const flush = () => {
     if (pending === '' || broken) return;
+    opts.beforeWrite?.();
     stream.write(pending);
     pending = '';
   };

@@ -250,8 +250,9 @@ export class FlowStore {
       const evicted = this.ring[this.head]!;
       this.byId.delete(evicted.id);
       this.budget.bytes -= heldBodyBytes(evicted);
-      if (this.session && !settled(evicted)) {
-        // Still in flight: it stays in view (and in memory) at its place until it is recorded.
+      if (this.session && (!settled(evicted) || this.session.index.offsetOf(seq - this.maxFlows) < 0)) {
+        // Still in flight, or finished but its line not written yet (the recorder writes at the
+        // end of the turn): it stays in view (and in memory) at its place until it is recorded.
         this.detached.set(seq - this.maxFlows, evicted);
         this.detachedIds.set(evicted.id, seq - this.maxFlows);
       } else {
@@ -274,7 +275,10 @@ export class FlowStore {
 
   /** A detached flow finished and was recorded: its row is on disk, memory need not keep it. */
   private dropDetached(seq: number, id: string): void {
-    this.pausedCount -= isPaused(this.detached.get(seq)!);
+    const flow = this.detached.get(seq)!;
+    // A mark may be newer than its line (set in the turn the line waited to be written): keep it, as eviction does.
+    if (flow.marked) this.session?.edit(seq, releaseBodies(flow));
+    this.pausedCount -= isPaused(flow);
     this.detached.delete(seq);
     this.detachedIds.delete(id);
   }

@@ -18,7 +18,10 @@ export interface RecordingStore {
   recorder: SessionRecorder;
   /** `sessions/NAME`. */
   dir: string;
-  /** Emit a flow's start and, unless it is unfinished, its end (recorded). */
+  /**
+   * Emit a flow's start and, unless it is unfinished, its end (recorded: the recorder's line is
+   * written at once, as the end of the event-loop turn would).
+   */
   push(flow: Flow): void;
   close(): Promise<void>;
 }
@@ -42,7 +45,10 @@ export async function recordingStore(opts: FlowStoreOptions = {}, name = 's'): P
     dir: recorder.dir,
     push(flow) {
       bus.emit({ type: 'flow-start', flow });
-      if (flow.phase === 'done' || flow.phase === 'error') bus.emit({ type: 'flow-end', flow });
+      if (flow.phase === 'done' || flow.phase === 'error') {
+        bus.emit({ type: 'flow-end', flow });
+        recorder.writePending();
+      }
     },
     async close() {
       detach();
