@@ -1,13 +1,12 @@
-import http from 'node:http';
 import http2 from 'node:http2';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { HeaderPairs } from '../core/flow.js';
-import { rawFromPairs } from '../core/headers.js';
 import { h2FieldsFrom } from '../core/h2-translate.js';
+import type { H1IncomingRequest } from './h1-server/incoming.js';
+import type { H1ServerResponse } from './h1-server/outgoing.js';
 
-export type ClientRequest = IncomingMessage | Http2ServerRequest;
-export type ClientResponse = ServerResponse | Http2ServerResponse;
+export type ClientRequest = H1IncomingRequest | Http2ServerRequest;
+export type ClientResponse = H1ServerResponse | Http2ServerResponse;
 
 /**
  * The few places where answering an HTTP/1.x client differs from answering an HTTP/2 stream.
@@ -42,11 +41,11 @@ export function clientWriter(res: ClientResponse): ClientWriter {
       abort: () => h2res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR),
     };
   }
-  const h1res = res as ServerResponse;
+  const h1res = res as H1ServerResponse;
   return {
     h2: false,
     writeHead: (status, text, headers) => {
-      h1res.writeHead(status, text || http.STATUS_CODES[status] || '', rawFromPairs(headers) as unknown as http.OutgoingHttpHeaders);
+      h1res.writeHead(status, text, headers);
     },
     addTrailers: (trailers) => h1res.addTrailers(trailers),
     end: (body) => void (body ? h1res.end(body) : h1res.end()),

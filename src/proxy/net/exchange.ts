@@ -16,6 +16,7 @@ import { summarizePeerCertificate } from './upstream.js';
 import type { UpstreamRoute } from './upstream-h2.js';
 import { sendH1, sendH2, type UpstreamHead, type UpstreamSink } from './upstream-send.js';
 import type { UpstreamH1Request } from './h1-client/request.js';
+import type { H1IncomingRequest } from './h1-server/incoming.js';
 import type { ClientRequest } from './client-side.js';
 import { matchBreakpoint, type Breakpoint, type BreakpointStage } from '../core/breakpoints.js';
 import type { PauseDecision } from '../core/pauses.js';
@@ -309,7 +310,7 @@ export class Exchange extends ExchangeBase {
       flow: this.flow,
       authority: this.authority,
       clientIsH2: this.out.h2,
-      clientChunked: !this.out.h2 && this.req.headers['transfer-encoding'] !== undefined && this.req.headers['content-length'] === undefined,
+      clientChunked: !this.out.h2 && (this.req as H1IncomingRequest).bodyFraming === 'chunked',
       body: this.body,
       noBody: () => this.noBody(),
       now: () => this.now(),
@@ -522,5 +523,6 @@ export class Exchange extends ExchangeBase {
 /** A request that certainly has no body (so an H2 stream can end with its headers). */
 export function isBodyless(req: ClientRequest): boolean {
   if ('stream' in req) return (req as { stream: http2.ServerHttp2Stream }).stream.endAfterHeaders;
-  return req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+  // HTTP/1.x: the server read the framing already (a Content-Length of 0 still counts as a body).
+  return (req as H1IncomingRequest).bodyFraming === 'none';
 }

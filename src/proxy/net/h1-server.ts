@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type net from 'node:net';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { emptyBody, type Flow } from '../core/flow.js';
 import { parseAbsoluteTarget, parseAuthority } from '../core/authority.js';
 import { errorPage, ProxyError } from '../core/errors.js';
@@ -16,6 +15,9 @@ import { recordRefusedConnect } from './refused-connect.js';
 import { selfPage } from './self-page.js';
 import { handleUpgrade } from './websocket.js';
 import { h1ReverseFacts, serveReverse, upgradeReverse } from '../reverse/serve.js';
+import { H1Server, type ClientError } from './h1-server/server.js';
+import type { H1IncomingRequest } from './h1-server/incoming.js';
+import type { H1ServerResponse } from './h1-server/outgoing.js';
 
 export interface H1Handlers {
   /** A CONNECT was accepted: continue with the tunnel socket (re-enter the listener). */
@@ -29,27 +31,12 @@ export interface H1Handlers {
 }
 
 /**
- * The HTTP/1.x adapter: a non-listening `http.Server` that the listener hands connections to. It
- * turns requests into exchanges, answers CONNECT, and maps parser errors to 400/431/408.
+ * The HTTP/1.x adapter: our own HTTP/1.x server (./h1-server/) that the listener hands connections
+ * to. It turns requests into exchanges, answers CONNECT, and maps parser errors to 400/431/408.
  */
-export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Server {
+export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): H1Server {
   const { opts } = env;
-  const server = http.createServer({
-    maxHeaderSize: opts.maxHeaderBytes,
-    requestTimeout: 0, // long uploads are fine; header and idle timeouts still apply
-    headersTimeout: opts.headersTimeoutMs,
-    keepAliveTimeout: opts.clientIdleTimeoutMs,
-    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(opts.headersTimeoutMs / 4))),
-    requireHostHeader: false, // absolute-form carries the authority; we add Host when missing
-    noDelay: true,
-  });
-  server.timeout = opts.clientIdleTimeoutMs;
-  // Node enforces headersTimeout from a connection list that it sets up on 'listening'. This server
-  // never listens (the listener hands it sockets), so start that tracking ourselves; without it a
-  // client trickling its headers would never time out.
-  server.emit('listening');
-
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: H1IncomingRequest, res: H1ServerResponse) => {
     // Reverse mode: every request (origin-form, plain or TLS) goes to a backend group.
     const reverse = env.deps.reverse;
     if (reverse) {
@@ -66,13 +53,10 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
       return;
     }
     const ex = new Exchange(env, req, res, target, clientInfoOf(req.socket));
+    // `Expect: 100-continue` is forwarded, and the origin's 100 relayed (RFC 9110 §10.1.1).
     ex.run().catch((err: unknown) => ex.fail(err instanceof ProxyError ? err : new ProxyError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err })));
   };
-  server.on('request', onRequest);
-  // Forward `Expect: 100-continue` and relay the origin's 100 (RFC 9110 §10.1.1).
-  server.on('checkContinue', onRequest);
-
-  server.on('upgrade', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+  const onUpgrade = (req: H1IncomingRequest, socket: net.Socket, head: Buffer) => {
     const reverse = env.deps.reverse;
     if (reverse) {
       upgradeReverse(env, reverse, req, socket, head, h1ReverseFacts(req, handlers.port()));
@@ -84,9 +68,9 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
       return;
     }
     handleUpgrade(env, req, socket, head, target, clientInfoOf(socket));
-  });
+  };
 
-  server.on('connect', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+  const onConnect = (req: H1IncomingRequest, socket: net.Socket, head: Buffer) => {
     if (env.deps.reverse) {
       // A reverse proxy is the server to its clients, not a way through to others.
       socket.end(closingResponse(405, [['Content-Type', 'text/plain'], ['Allow', 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH']], 'proxyctl runs in reverse mode: CONNECT is not accepted\n'));
@@ -118,9 +102,9 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
       const headers = request.headers.filter(([k]) => k.toLowerCase() !== 'proxy-authorization');
       recordRefusedConnect(env, socket, client, auth, headers, decision, (status, h, body, statusText) => socket.end(closingResponse(status, h, body, statusText)));
     });
-  });
+  };
 
-  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket) => {
+  const onClientError = (err: ClientError, socket: net.Socket) => {
     const code = err.code ?? '';
     if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
       socket.destroy();
@@ -142,11 +126,14 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): http.Ser
     const body = Buffer.from(page.body);
     socket.end(closingResponse(status, [['Content-Type', page.contentType]], body));
     recordClientError(env, socket, flowCode, message, err.rawPacket ? requestLineOf(err.rawPacket) : null, status);
-  });
-  return server;
+  };
+  return new H1Server(
+    { maxHeaderBytes: opts.maxHeaderBytes, headersTimeoutMs: opts.headersTimeoutMs, idleTimeoutMs: opts.clientIdleTimeoutMs },
+    { request: onRequest, upgrade: onUpgrade, connect: onConnect, clientError: onClientError },
+  );
 }
 
-export function resolveTarget(req: IncomingMessage, handlers: H1Handlers): RequestTarget | { self: string } | null {
+export function resolveTarget(req: H1IncomingRequest, handlers: H1Handlers): RequestTarget | { self: string } | null {
   const url = req.url ?? '/';
   const abs = parseAbsoluteTarget(url);
   if (abs) return handlers.isSelf(abs.host, abs.port) ? { self: abs.path } : abs;

@@ -6,9 +6,10 @@ import { isIpLiteral } from '../core/authority.js';
 import type { ExchangeEnv } from './exchange.js';
 import { FlowEmitter } from './flow-emitter.js';
 import { createH1Server } from './h1-server.js';
+import type { H1Server } from './h1-server/server.js';
 import type { ProxyDeps, ProxyOptions } from './options.js';
 import { kClientAddr, kTarget, type TunnelTarget } from './socket-facts.js';
-import { terminateTls } from './tls-terminator.js';
+import { terminateTls, type TerminatorDeps } from './tls-terminator.js';
 import { closingResponse } from './raw-response.js';
 import { openTunnel } from './tunnel.js';
 import { acceptSocks5 } from './socks5.js';
@@ -31,9 +32,17 @@ export class ProxyServer {
   readonly emitter: FlowEmitter;
   private readonly env: ExchangeEnv;
   private readonly listener: net.Server;
-  private readonly h1: http.Server;
+  private readonly h1: H1Server;
   private readonly h2: H2Adapter;
   private readonly sockets = new Set<net.Socket>();
+  /**
+   * Per-connection listeners shared by every socket (they find their socket through `this`), so an
+   * idle connection costs no closures of ours (issue 9: memory per idle connection).
+   */
+  private readonly untrack: (this: net.Socket) => void;
+  /** TLS terminator settings for a tunnel's TLS and for TLS straight to the listener, made once. */
+  private readonly tlsInTunnel: TerminatorDeps;
+  private readonly tlsDirect: TerminatorDeps;
   private address: AddressInfo | null = null;
   private stopping = false;
   private refused = 0;
@@ -52,6 +61,12 @@ export class ProxyServer {
       port: () => this.port,
     });
     this.h2 = createH2Adapter(this.env, (host, port) => this.isSelf(host, port));
+    const sockets = this.sockets;
+    this.untrack = function untrack(this: net.Socket) {
+      sockets.delete(this);
+    };
+    this.tlsInTunnel = this.terminatorDeps(true);
+    this.tlsDirect = this.terminatorDeps(false);
     this.listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener.on('error', (err) => deps.bus.log('error', `listener error: ${err.message}`));
   }
@@ -103,10 +118,8 @@ export class ProxyServer {
       return;
     }
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-    socket.on('error', () => {
-      /* every socket error ends in 'close'; the stage that owns the socket records it on its flow */
-    });
+    socket.on('close', this.untrack);
+    socket.on('error', ignoreSocketError);
     const address = normalizeAddress(socket.remoteAddress);
     socket[kClientAddr] = { address, port: socket.remotePort ?? 0 };
     const refusal = this.deps.admit?.(address) ?? null;
@@ -164,9 +177,7 @@ export class ProxyServer {
 
   private startH1(socket: net.Socket, target: TunnelTarget | undefined): void {
     if (target) socket[kTarget] = target;
-    this.h1.emit('connection', socket);
-    // Unshifted bytes reach http.Server only through a JS 'data' event (DESIGN.md §11).
-    socket.resume();
+    this.h1.accept(socket);
   }
 
   private startH2Plain(socket: net.Socket, target: TunnelTarget | undefined): void {
@@ -175,25 +186,41 @@ export class ProxyServer {
   }
 
   private startTls(socket: net.Socket, target: TunnelTarget | undefined): void {
-    terminateTls(socket, target, {
+    terminateTls(socket, target, target ? this.tlsInTunnel : this.tlsDirect);
+  }
+
+  /**
+   * What the TLS terminator needs, built once per kind rather than per connection: the terminator
+   * keeps its settings for the life of the TLS socket, so per-connection closures here would be
+   * held by every idle intercepted connection.
+   */
+  private terminatorDeps(inTunnel: boolean): TerminatorDeps {
+    const { deps } = this;
+    return {
       // TLS straight to the listener (no CONNECT) may have a configured certificate for its SNI.
-      secureContextFor: (host) => (target ? null : this.deps.listenerCerts?.contextFor(host)) ?? this.deps.certificates.secureContextFor(host),
+      secureContextFor: inTunnel
+        ? (host) => deps.certificates.secureContextFor(host)
+        : (host) => deps.listenerCerts?.contextFor(host) ?? deps.certificates.secureContextFor(host),
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
       alpn: ['h2', 'http/1.1'],
       // A client without SNI gets the listen address's certificate (an IP SAN) rather than a failed handshake.
       defaultHost: this.opts.host === '0.0.0.0' || this.opts.host === '::' ? '127.0.0.1' : this.opts.host,
       onSecure: (tlsSocket) => {
         if (tlsSocket.alpnProtocol === 'h2') this.h2.accept(tlsSocket, { target: tlsSocket[kTarget], client: clientInfoOf(tlsSocket), tls: true });
-        else this.h1.emit('connection', tlsSocket);
+        else this.h1.accept(tlsSocket);
       },
       onFailure: (host, err) => {
-        this.deps.bus.log('warn', `client TLS handshake failed for ${host ?? 'an unnamed host'}: ${err.message} (does the client trust the proxyctl CA? see \`proxyctl ca path\`)`);
+        deps.bus.log('warn', `client TLS handshake failed for ${host ?? 'an unnamed host'}: ${err.message} (does the client trust the proxyctl CA? see \`proxyctl ca path\`)`);
       },
-    });
+    };
   }
 
   private onConnect(socket: net.Socket, target: TunnelTarget, head: Buffer, httpVersion: string): void {
     socket.allowHalfOpen = false;
+    // http.Server armed this socket's idle timer (server.timeout) and hands it over still armed, with
+    // no 'timeout' listener left: it would only keep one pointless timer per tunnel in the timer
+    // list. What runs inside the tunnel (TLS + h1/h2 adapter) has timeouts of its own.
+    socket.setTimeout(0);
     if (this.isIgnored(target)) {
       openTunnel(this.env, socket, target, clientInfoOf(socket), head, httpVersion);
       return;
@@ -212,4 +239,9 @@ export class ProxyServer {
     if (host === 'localhost' || host === this.opts.host) return true;
     return isIpLiteral(host) && (host === '127.0.0.1' || host === '::1' || (this.opts.host === '0.0.0.0' || this.opts.host === '::'));
   }
+}
+
+/** The listener's 'error' handler, shared by every client socket. */
+function ignoreSocketError(): void {
+  /* every socket error ends in 'close'; the stage that owns the socket records it on its flow */
 }

@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { H1IncomingRequest } from './h1-server/incoming.js';
 import { emptyBody, flowUrl, type ClientInfo, type Flow, type FlowError, type HeaderPairs, type WebSocketMessage } from '../core/flow.js';
 import { hasHeader, pairsFromRaw, rawFromPairs, removeHeader, setHeader, stripHopByHop } from '../core/headers.js';
 import { ProxyError, classifyUpstreamError, errorPage } from '../core/errors.js';
@@ -44,7 +45,7 @@ interface WsRecord {
  * handshake becomes a flow of kind `websocket`; after the 101 the bytes are relayed unchanged both
  * ways while a parser on each direction captures the messages (RFC 6455 §5).
  */
-export function handleUpgrade(env: ExchangeEnv, req: IncomingMessage, socket: net.Socket, head: Buffer, target: RequestTarget, client: ClientInfo): void {
+export function handleUpgrade(env: ExchangeEnv, req: H1IncomingRequest, socket: net.Socket, head: Buffer, target: RequestTarget, client: ClientInfo): void {
   const relay = new UpgradeRelay(env, req, socket, head, target, client);
   relay.run().catch((err: unknown) => relay.fail(err instanceof ProxyError ? err : new ProxyError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err })));
 }
@@ -65,7 +66,7 @@ class UpgradeRelay {
 
   constructor(
     private readonly env: ExchangeEnv,
-    req: IncomingMessage,
+    req: H1IncomingRequest,
     private readonly socket: net.Socket,
     private readonly head: Buffer,
     target: RequestTarget,

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { H1IncomingRequest } from '../net/h1-server/incoming.js';
 import type net from 'node:net';
 import { hostHeader, parseAbsoluteTarget, parseAuthority } from '../core/authority.js';
 import { ProxyError } from '../core/errors.js';
@@ -48,7 +48,7 @@ export function serveReverse(env: ExchangeEnv, pool: ReversePool, req: ClientReq
  * header policy; the backend counts it in flight until the connection closes. No retry: the relay
  * owns the connection attempt.
  */
-export function upgradeReverse(env: ExchangeEnv, pool: ReversePool, req: IncomingMessage, socket: net.Socket, head: Buffer, facts: ReverseRequestFacts): void {
+export function upgradeReverse(env: ExchangeEnv, pool: ReversePool, req: H1IncomingRequest, socket: net.Socket, head: Buffer, facts: ReverseRequestFacts): void {
   const decision = pool.decide(facts.host, facts.path, facts.client.address);
   if (decision.kind === 'answer') {
     const r = decision.response;
@@ -63,7 +63,7 @@ export function upgradeReverse(env: ExchangeEnv, pool: ReversePool, req: Incomin
 }
 
 /** The facts of an HTTP/1.x request (an absolute-form target's authority counts as its Host). */
-export function h1ReverseFacts(req: IncomingMessage, listenerPort: number): ReverseRequestFacts {
+export function h1ReverseFacts(req: H1IncomingRequest, listenerPort: number): ReverseRequestFacts {
   const url = req.url ?? '/';
   const abs = parseAbsoluteTarget(url);
   const tls = (req.socket as { encrypted?: boolean }).encrypted === true;
