@@ -1,9 +1,8 @@
 import type { HeaderPairs } from '../../core/flow.js';
+import { BodyDecoder } from '../h1-server/body-decoder.js';
+import { RequestParseError } from '../h1-server/request-head.js';
 
-const CRLF = Buffer.from('\r\n');
 const CRLF2 = Buffer.from('\r\n\r\n');
-/** A chunk-size line longer than this is not a chunk size (RFC 9112 §7.1; extensions included). */
-const MAX_CHUNK_LINE = 4096;
 
 /** A response head as it came off the wire. */
 export interface ResponseHead {
@@ -38,11 +37,8 @@ export class ResponseParseError extends Error {
 const enum State {
   Idle,
   Head,
-  Length,
-  ChunkSize,
-  ChunkData,
-  ChunkDataEnd,
-  Trailers,
+  /** A body framed by Content-Length or chunked coding (the decoder the server side uses too). */
+  Framed,
   UntilClose,
 }
 
@@ -56,7 +52,7 @@ export class ResponseParser {
   private state = State.Idle;
   /** Unparsed bytes of a head, chunk-size line or trailer section split across reads. */
   private pending: Buffer | null = null;
-  private remaining = 0;
+  private decoder: BodyDecoder | null = null;
   private noBody = false;
   /** The connection can carry another request once this response has ended. */
   keepAlive = false;
@@ -125,80 +121,37 @@ export class ResponseParser {
           this.onHead(text);
           break;
         }
-        case State.Length: {
-          const take = Math.min(this.remaining, buf.length - pos);
-          this.remaining -= take;
-          const chunk = buf.subarray(pos, pos + take);
-          pos += take;
-          if (this.remaining === 0) this.state = State.Idle;
-          this.events.body(chunk);
-          if (this.state === State.Idle) this.events.end(null);
+        case State.Framed: {
+          let end: number;
+          try {
+            end = this.decoder!.feed(buf, pos);
+          } catch (err) {
+            if (err instanceof RequestParseError) throw new ResponseParseError(err.code, err.message);
+            throw err;
+          }
+          if (this.state === State.Framed) return; // all of it was body
+          pos = end;
           break;
         }
         case State.UntilClose:
           this.events.body(pos === 0 ? buf : buf.subarray(pos));
           return;
-        case State.ChunkSize: {
-          const eol = buf.indexOf(CRLF, pos);
-          if (eol < 0) {
-            if (buf.length - pos > MAX_CHUNK_LINE) throw new ResponseParseError('HPE_INVALID_CHUNK_SIZE', 'chunk size line too long');
-            this.pending = buf.subarray(pos);
-            return;
-          }
-          const size = parseChunkSize(buf.toString('latin1', pos, eol));
-          pos = eol + 2;
-          if (size === 0) this.state = State.Trailers;
-          else {
-            this.remaining = size;
-            this.state = State.ChunkData;
-          }
-          break;
-        }
-        case State.ChunkData: {
-          const take = Math.min(this.remaining, buf.length - pos);
-          this.remaining -= take;
-          const chunk = buf.subarray(pos, pos + take);
-          pos += take;
-          if (this.remaining === 0) this.state = State.ChunkDataEnd;
-          this.events.body(chunk);
-          break;
-        }
-        case State.ChunkDataEnd: {
-          if (buf.length - pos < 2) {
-            this.pending = buf.subarray(pos);
-            return;
-          }
-          if (buf[pos] !== 13 || buf[pos + 1] !== 10) throw new ResponseParseError('HPE_INVALID_CHUNK_SIZE', 'chunk data not followed by CRLF');
-          pos += 2;
-          this.state = State.ChunkSize;
-          break;
-        }
-        case State.Trailers: {
-          // Either the empty line at once, or trailer fields up to an empty line.
-          if (buf.length - pos < 2) {
-            this.pending = buf.subarray(pos);
-            return;
-          }
-          if (buf[pos] === 13 && buf[pos + 1] === 10) {
-            pos += 2;
-            this.state = State.Idle;
-            this.events.end(null);
-            break;
-          }
-          const end = buf.indexOf(CRLF2, pos);
-          if (end < 0) {
-            if (buf.length - pos > this.maxHeaderBytes) throw overflow(this.maxHeaderBytes);
-            this.pending = buf.subarray(pos);
-            return;
-          }
-          const trailers = parseFields(buf.toString('latin1', pos, end).split('\r\n'), 0);
-          pos = end + 4;
-          this.state = State.Idle;
-          this.events.end(trailers.length ? trailers : null);
-          break;
-        }
       }
     }
+  }
+
+  private frame(framing: { kind: 'length'; length: number } | { kind: 'chunked' }): void {
+    this.state = State.Framed;
+    this.decoder = new BodyDecoder(
+      framing,
+      this.maxHeaderBytes,
+      (chunk) => this.events.body(chunk),
+      (trailers) => {
+        this.state = State.Idle;
+        this.decoder = null;
+        this.events.end(trailers.length ? trailers : null);
+      },
+    );
   }
 
   private onHead(text: string): void {
@@ -259,14 +212,17 @@ export class ResponseParser {
     if (transferEncoded) {
       // Transfer-Encoding overrides Content-Length (§6.3 point 3); such a connection is not reused.
       this.keepAlive = !close && chunked && length === null;
-      this.state = chunked ? State.ChunkSize : State.UntilClose;
+      if (chunked) this.frame({ kind: 'chunked' });
+      else this.state = State.UntilClose;
       return;
     }
     if (length !== null) {
       this.keepAlive = !close;
-      this.remaining = length;
-      this.state = length === 0 ? State.Idle : State.Length;
-      if (length === 0) this.events.end(null);
+      if (length > 0) this.frame({ kind: 'length', length });
+      else {
+        this.state = State.Idle;
+        this.events.end(null);
+      }
       return;
     }
     this.keepAlive = false;
@@ -327,9 +283,3 @@ function trimOws(s: string): string {
   return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
-function parseChunkSize(line: string): number {
-  const semi = line.indexOf(';');
-  const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
-  if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new ResponseParseError('HPE_INVALID_CHUNK_SIZE', `invalid chunk size: ${JSON.stringify(line.slice(0, 32))}`);
-  return parseInt(hex, 16);
-}
