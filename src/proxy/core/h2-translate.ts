@@ -66,8 +66,11 @@ export function h1FieldsFromH2(headers: HeaderPairs, authority: string): HeaderP
  * arrays (Node sends each value as its own field).
  */
 export function h2FieldsFrom(headers: HeaderPairs): Record<string, string | string[]> {
+  return addH2Fields(Object.create(null) as Record<string, string | string[]>, headers);
+}
+
+function addH2Fields(out: Record<string, string | string[]>, headers: HeaderPairs): Record<string, string | string[]> {
   const named = connectionTokens(headers);
-  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
     if (CONNECTION_SPECIFIC.has(lower) || named.has(lower)) continue;
@@ -82,12 +85,14 @@ export function h2FieldsFrom(headers: HeaderPairs): Record<string, string | stri
   return out;
 }
 
-/** The request header object for an HTTP/2 upstream stream, pseudo-headers included. */
+/** The request header object for an HTTP/2 upstream stream, pseudo-headers included (one object, built once). */
 export function h2RequestHeaders(method: string, scheme: string, authority: string, path: string, headers: HeaderPairs): Record<string, string | string[]> {
-  const fields = h2FieldsFrom(headers);
-  const out = Object.assign(Object.create(null) as Record<string, string | string[]>, { ':method': method, ':scheme': scheme, ':authority': authority, ':path': path });
-  for (const k in fields) out[k] = fields[k]!;
-  return out;
+  const out = Object.create(null) as Record<string, string | string[]>;
+  out[':method'] = method;
+  out[':scheme'] = scheme;
+  out[':authority'] = authority;
+  out[':path'] = path;
+  return addH2Fields(out, headers);
 }
 
 /** Response fields from a received HTTP/2 header object (`:status` removed). */
