@@ -19,6 +19,7 @@
 import type { RequestEdit, ResponseEdit } from './commands.js';
 import { flowUrl, type FlowRequest, type FlowResponse, type HeaderPairs, type HttpVersion } from './flow.js';
 import { parseAbsoluteTarget } from './authority.js';
+import { TOKEN } from './http-syntax.js';
 
 /** Stable codes for what is wrong with an edited message (tests assert these). */
 export type RawHttpErrorCode =
@@ -56,8 +57,6 @@ function bodyNote(size: number, why: string): string {
   return `[proxyctl: the body (${size} byte${size === 1 ? '' : 's'}${why}) is not shown: keep this line to send it unchanged, delete it to send no body]`;
 }
 
-/** RFC 9110 §5.6.2 token (method and field names). */
-const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Field values may hold HTAB, SP, visible ASCII and obs-text, never other controls (RFC 9110 §5.5). */
 const BAD_VALUE_CHAR_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** C0 controls other than HTAB, LF, FF and CR, and DEL: their presence makes a body binary. */
@@ -159,7 +158,7 @@ function parseHeaders(lines: Line[]): HeaderPairs {
     }
     if (colon < 0) throw new RawHttpError(number, 'BAD_HEADER', `expected "Name: value", got ${JSON.stringify(text)}`);
     const name = text.slice(0, colon);
-    if (!TOKEN_RE.test(name)) {
+    if (!TOKEN.test(name)) {
       throw new RawHttpError(number, 'BAD_HEADER', `${JSON.stringify(name)} is not a valid header name (letters, digits and !#$%&'*+-.^_\`|~ only, no spaces before the colon)`);
     }
     // Optional whitespace around the value is not part of it (RFC 9110 §5.5).
@@ -189,7 +188,7 @@ export function parseRawRequest(text: string): RequestEdit {
     throw new RawHttpError(start.number, 'BAD_REQUEST_LINE', `expected "METHOD URL HTTP/1.1", got ${JSON.stringify(start.text)}`);
   }
   const [method, url, version] = parts as [string, string, string | undefined];
-  if (!TOKEN_RE.test(method)) throw new RawHttpError(start.number, 'BAD_METHOD', `${JSON.stringify(method)} is not a valid method`);
+  if (!TOKEN.test(method)) throw new RawHttpError(start.number, 'BAD_METHOD', `${JSON.stringify(method)} is not a valid method`);
   if (!parseAbsoluteTarget(url)) {
     const hint = url.startsWith('/') ? ' (write the whole URL, e.g. https://host/path, not only the path)' : '';
     throw new RawHttpError(start.number, 'BAD_URL', `${JSON.stringify(url)} is not an absolute http(s) URL${hint}`);

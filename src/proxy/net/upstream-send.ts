@@ -3,7 +3,7 @@ import http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { hostHeader } from '../core/authority.js';
+import { hostHeader, parseAuthority } from '../core/authority.js';
 import type { Flow, HeaderPairs, HttpVersion } from '../core/flow.js';
 import { stripHopByHop, hasHeader } from '../core/headers.js';
 import { ProxyError, classifyUpstreamError } from '../core/errors.js';
@@ -12,6 +12,7 @@ import { fixBodyFraming } from '../core/edits.js';
 import type { ExchangeEnv } from './exchange.js';
 import type { UpstreamH1Request } from './h1-client/request.js';
 import { ResponseParseError } from './h1-client/response-parser.js';
+import { isIdempotent } from '../core/http-syntax.js';
 
 /** The response head from either upstream protocol, in one shape. */
 export interface UpstreamHead {
@@ -84,7 +85,7 @@ export function sendH1(x: UpstreamSink): UpstreamH1Request | null {
   let upReq: UpstreamH1Request;
   try {
     upReq = env.pool.h1.request(
-      { scheme: r.scheme, host: r.host, port: r.port, servername: authorityHost(x.authority) ?? r.host },
+      { scheme: r.scheme, host: r.host, port: r.port, servername: parseAuthority(x.authority.trim(), 443)?.host ?? r.host },
       {
         method: r.method,
         target,
@@ -92,7 +93,7 @@ export function sendH1(x: UpstreamSink): UpstreamH1Request | null {
         body,
         chunked: body === 'stream' && isChunked(out),
         // Sent again on a new connection when a reused one was found closed: only what can be resent.
-        retryable: body !== 'stream' && IDEMPOTENT.has(r.method),
+        retryable: body !== 'stream' && isIdempotent(r.method),
       },
       {
         connected: (socket, marks) => {
@@ -145,18 +146,11 @@ export function sendH1(x: UpstreamSink): UpstreamH1Request | null {
   return upReq;
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
 function isChunked(headers: HeaderPairs): boolean {
   for (const [k, v] of headers) if (k.length === 17 && k.toLowerCase() === 'transfer-encoding' && /chunked\s*$/i.test(v)) return true;
   return false;
 }
 
-/** The host name of a Host value (for SNI), without port or IPv6 brackets. */
-function authorityHost(authority: string): string | null {
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(authority.trim());
-  return m ? (m[1] ?? m[2] ?? null) : null;
-}
 
 /** Forward as one stream of the origin's HTTP/2 session. */
 export function sendH2(x: UpstreamSink, session: http2.ClientHttp2Session): http2.ClientHttp2Stream | null {

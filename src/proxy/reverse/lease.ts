@@ -5,13 +5,6 @@ import { addForwardedHeaders, backendHostHeader, type ForwardedFacts } from './f
 import type { BackendGroup } from './group.js';
 import type { ForwardedSettings } from './settings.js';
 
-/** Methods a failed connection may be retried for (RFC 9110 §9.2.2), nothing having been sent. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
-export function isIdempotent(method: string): boolean {
-  return IDEMPOTENT.has(method.toUpperCase());
-}
-
 /**
  * One request's hold on a backend: counts it in flight from the choice until `release()` (which
  * the exchange calls exactly when it ends, however it ends), reports its outcome to the group's

@@ -4,7 +4,8 @@ import { emptyBody, type ClientInfo } from '../core/flow.js';
 import type { ClientRequest, ClientResponse } from '../net/client-side.js';
 import { Exchange, type ExchangeEnv } from '../net/exchange.js';
 import type { ForwardedFacts } from './forwarded.js';
-import { isIdempotent, type BackendLease } from './lease.js';
+import type { BackendLease } from './lease.js';
+import { isIdempotent } from '../core/http-syntax.js';
 import { RetryBody } from './retry-body.js';
 import type { UpstreamH1Request } from '../net/h1-client/request.js';
 

@@ -4,6 +4,8 @@ import type { HeaderPairs } from '../../core/flow.js';
 import type { ConnectionUser, DialMarks, UpstreamConnection } from './connection.js';
 import { ResponseBody } from './response-body.js';
 import type { ResponseHead } from './response-parser.js';
+import { MESSAGE_BREAKING, TOKEN } from '../../core/http-syntax.js';
+import { lastChunk, whenWritable, writeBodyPiece } from '../h1-server/body-encoder.js';
 
 /** A request for the upstream HTTP/1.1 client, framed already (see `sendH1`). */
 export interface H1RequestSpec {
@@ -198,14 +200,12 @@ function requestHead(spec: H1RequestSpec): string {
   if (!TARGET.test(spec.target)) throw Object.assign(new TypeError(`invalid request-target ${JSON.stringify(spec.target)}`), { code: 'ERR_UNESCAPED_CHARACTERS' });
   let s = `${spec.method} ${spec.target} HTTP/1.1\r\n`;
   for (const [k, v] of spec.headers) {
-    if (!TOKEN.test(k) || BAD_VALUE.test(v)) throw Object.assign(new TypeError(`invalid header ${JSON.stringify(k)}: names are tokens, values have no CR, LF or NUL`), { code: 'ERR_INVALID_CHAR' });
+    if (!TOKEN.test(k) || MESSAGE_BREAKING.test(v)) throw Object.assign(new TypeError(`invalid header ${JSON.stringify(k)}: names are tokens, values have no CR, LF or NUL`), { code: 'ERR_INVALID_CHAR' });
     s += `${k}: ${v}\r\n`;
   }
   return `${s}\r\n`;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
 const TARGET = /^[\x21-\xff]+$/;
 
 function isStale(err: Error): boolean {
@@ -264,38 +264,13 @@ export class BodyWriter extends Writable {
       cb();
       return;
     }
-    let ok: boolean;
-    if (!this.chunked) ok = socket.write(chunk);
-    else if (chunk.length === 0) ok = true;
-    else {
-      socket.cork();
-      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-      socket.write(chunk);
-      ok = socket.write('\r\n', 'latin1');
-      socket.uncork();
-    }
-    if (ok) cb();
-    else {
-      const onDrain = () => {
-        socket.off('close', onDrain);
-        socket.off('drain', onDrain);
-        cb();
-      };
-      socket.once('drain', onDrain);
-      socket.once('close', onDrain);
-    }
+    if (writeBodyPiece(socket, chunk, this.chunked)) cb();
+    else whenWritable(socket, cb);
   }
 
   private finish(cb: (err?: Error | null) => void): void {
     const socket = this.socket!;
-    if (this.chunked && !socket.destroyed) {
-      let end = '0\r\n';
-      for (const [k, v] of this.trailers ?? []) {
-        if (!TOKEN.test(k) || BAD_VALUE.test(v)) continue;
-        end += `${k}: ${v}\r\n`;
-      }
-      socket.write(`${end}\r\n`, 'latin1');
-    }
+    if (this.chunked && !socket.destroyed) socket.write(lastChunk(this.trailers), 'latin1');
     cb();
     this.onDone();
   }

@@ -1,6 +1,7 @@
 import type { HeaderPairs } from '../../core/flow.js';
 import { BodyDecoder } from '../h1-server/body-decoder.js';
 import { RequestParseError } from '../h1-server/request-head.js';
+import { MESSAGE_BREAKING, TOKEN, trimOws } from '../../core/http-syntax.js';
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 
@@ -256,7 +257,7 @@ function parseFields(lines: string[], from: number): HeaderPairs {
   const out: HeaderPairs = [];
   for (let i = from; i < lines.length; i++) {
     const line = lines[i]!;
-    if (/[\r\n\0]/.test(line)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'a field line with CR, LF or NUL');
+    if (MESSAGE_BREAKING.test(line)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'a field line with CR, LF or NUL');
     const c = line.charCodeAt(0);
     if (c === 32 || c === 9) {
       const last = out[out.length - 1];
@@ -268,18 +269,7 @@ function parseFields(lines: string[], from: number): HeaderPairs {
     if (colon <= 0) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', `invalid header line: ${JSON.stringify(line.slice(0, 64))}`);
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', `invalid header name: ${JSON.stringify(name.slice(0, 64))}`);
-    out.push([name, trimOws(line.slice(colon + 1))]);
+    out.push([name, trimOws(line, colon + 1)]);
   }
   return out;
 }
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-function trimOws(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
-  return a === 0 && b === s.length ? s : s.slice(a, b);
-}
-

@@ -1,11 +1,11 @@
 import type { HeaderPairs } from '../../core/flow.js';
 import { RequestParseError, type RequestFraming } from './request-head.js';
+import { MESSAGE_BREAKING, TOKEN } from '../../core/http-syntax.js';
 
 const CRLF = Buffer.from('\r\n');
 const CRLF2 = Buffer.from('\r\n\r\n');
 const MAX_CHUNK_LINE = 4096;
 /** A field name (RFC 9110 §5.1); trailer fields follow the same syntax as header fields (§6.5). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 const enum State {
   Length,
@@ -117,7 +117,7 @@ export class BodyDecoder {
           const trailers: HeaderPairs = [];
           for (const l of buf.toString('latin1', pos, end).split('\r\n')) {
             const colon = l.indexOf(':');
-            if (colon <= 0 || !TOKEN.test(l.slice(0, colon)) || /[\0\r\n]/.test(l)) throw new RequestParseError('HPE_INVALID_HEADER_TOKEN', `invalid trailer line: ${JSON.stringify(l.slice(0, 64))}`);
+            if (colon <= 0 || !TOKEN.test(l.slice(0, colon)) || MESSAGE_BREAKING.test(l)) throw new RequestParseError('HPE_INVALID_HEADER_TOKEN', `invalid trailer line: ${JSON.stringify(l.slice(0, 64))}`);
             trailers.push([l.slice(0, colon), l.slice(colon + 1).trim()]);
           }
           pos = end + 4;

@@ -2,9 +2,9 @@ import http from 'node:http';
 import type net from 'node:net';
 import { Writable } from 'node:stream';
 import type { HeaderPairs } from '../../core/flow.js';
+import { MESSAGE_BREAKING, TOKEN } from '../../core/http-syntax.js';
+import { lastChunk, whenWritable, writeBodyPiece } from './body-encoder.js';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\0\r\n]/;
 
 let dateSecond = 0;
 let dateValue = '';
@@ -85,7 +85,7 @@ export class H1ServerResponse extends Writable {
     if (!Number.isInteger(status) || status < 100 || status > 999) throw invalid(`Invalid status code: ${status}`, 'ERR_HTTP_INVALID_STATUS_CODE');
     this.statusCode = status;
     this.statusMessage = text || http.STATUS_CODES[status] || 'unknown';
-    if (BAD_VALUE.test(this.statusMessage)) throw invalid('Invalid character in statusMessage', 'ERR_INVALID_CHAR');
+    if (MESSAGE_BREAKING.test(this.statusMessage)) throw invalid('Invalid character in statusMessage', 'ERR_INVALID_CHAR');
     const pairs = [...this.pendingHeaders, ...toPairs(fields)];
     this.head = this.buildHead(pairs);
     this.headersSent = true;
@@ -101,7 +101,7 @@ export class H1ServerResponse extends Writable {
     let date = false;
     for (const [k, v] of pairs) {
       if (!TOKEN.test(k)) throw invalid(`Invalid header name: ${JSON.stringify(k)}`, 'ERR_INVALID_HTTP_TOKEN');
-      if (BAD_VALUE.test(v)) throw invalid(`Invalid character in header content ["${k}"]`, 'ERR_INVALID_CHAR');
+      if (MESSAGE_BREAKING.test(v)) throw invalid(`Invalid character in header content ["${k}"]`, 'ERR_INVALID_CHAR');
       switch (k.length) {
         case 14:
           if (k.toLowerCase() === 'content-length') length = true;
@@ -154,7 +154,7 @@ export class H1ServerResponse extends Writable {
     let s = 'HTTP/1.1 103 Early Hints\r\n';
     for (const [k, v] of Object.entries(hints)) {
       for (const one of Array.isArray(v) ? v : [v as string]) {
-        if (!TOKEN.test(k) || BAD_VALUE.test(one)) throw invalid(`Invalid header ${JSON.stringify(k)}`, 'ERR_INVALID_CHAR');
+        if (!TOKEN.test(k) || MESSAGE_BREAKING.test(one)) throw invalid(`Invalid header ${JSON.stringify(k)}`, 'ERR_INVALID_CHAR');
         s += `${k}: ${one}\r\n`;
       }
     }
@@ -173,29 +173,14 @@ export class H1ServerResponse extends Writable {
       cb();
       return;
     }
-    let ok: boolean;
-    if (head === null && !this.chunked) ok = socket.write(chunk);
-    else {
-      socket.cork();
-      if (head !== null) socket.write(head, 'latin1');
-      if (this.chunked) socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-      ok = socket.write(chunk);
-      if (this.chunked) ok = socket.write('\r\n', 'latin1');
-      socket.uncork();
-    }
-    if (ok) cb();
-    else waitForDrain(socket, cb);
+    if (writeBodyPiece(socket, chunk, this.chunked, head)) cb();
+    else whenWritable(socket, cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
     const socket = this.socket;
     if (!socket.destroyed) {
-      let out = this.takeHead() ?? '';
-      if (this.chunked) {
-        out += '0\r\n';
-        for (const [k, v] of this.trailers ?? []) if (TOKEN.test(k) && !BAD_VALUE.test(v)) out += `${k}: ${v}\r\n`;
-        out += '\r\n';
-      }
+      const out = (this.takeHead() ?? '') + (this.chunked ? lastChunk(this.trailers) : '');
       if (out) socket.write(out, 'latin1');
     }
     cb();
@@ -215,16 +200,6 @@ export class H1ServerResponse extends Writable {
     this.head = null;
     return head;
   }
-}
-
-function waitForDrain(socket: net.Socket, cb: () => void): void {
-  const done = () => {
-    socket.off('drain', done);
-    socket.off('close', done);
-    cb();
-  };
-  socket.on('drain', done);
-  socket.on('close', done);
 }
 
 function toPairs(fields: HeaderPairs | readonly string[] | Record<string, string | number | readonly string[]> | undefined): HeaderPairs {

@@ -1,4 +1,5 @@
 import type { HeaderPairs } from '../../core/flow.js';
+import { MESSAGE_BREAKING, TOKEN, trimOws } from '../../core/http-syntax.js';
 
 /** A request the server cannot take. `code` follows Node's parser codes (the 400/431 mapping knows them). */
 export class RequestParseError extends Error {
@@ -29,10 +30,8 @@ export interface RequestHead {
   declaredLength: boolean;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A request-target: visible characters only (no spaces, no controls). */
 const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
-const BAD_VALUE = /[\0\r\n]/;
 
 /** Parse the request line and fields (the head without its final empty line). */
 export function parseRequestHead(text: string): RequestHead {
@@ -65,7 +64,7 @@ export function parseRequestHead(text: string): RequestHead {
     // Whitespace before the colon must be rejected (RFC 9112 §5.1).
     if (!TOKEN.test(name)) throw new RequestParseError('HPE_INVALID_HEADER_TOKEN', `invalid header name: ${JSON.stringify(name.slice(0, 64))}`);
     const value = trimOws(l, colon + 1);
-    if (BAD_VALUE.test(value)) throw new RequestParseError('HPE_INVALID_HEADER_TOKEN', `invalid value in header ${name}`);
+    if (MESSAGE_BREAKING.test(value)) throw new RequestParseError('HPE_INVALID_HEADER_TOKEN', `invalid value in header ${name}`);
     headers[i - 1] = [name, value];
     switch (name.length) {
       case 14:
@@ -111,12 +110,4 @@ function hasToken(list: string, token: string): boolean {
   if (list === token) return true;
   for (const part of list.split(',')) if (part.trim() === token) return true;
   return false;
-}
-
-function trimOws(s: string, from: number): string {
-  let a = from;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
-  return s.slice(a, b);
 }

@@ -2,6 +2,7 @@ import type net from 'node:net';
 import { BodyDecoder } from './body-decoder.js';
 import { H1IncomingRequest } from './incoming.js';
 import { H1ServerResponse, type ResponseOwner } from './outgoing.js';
+import { TOKEN } from '../../core/http-syntax.js';
 import { parseRequestHead, RequestParseError, type RequestHead } from './request-head.js';
 
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -334,14 +335,8 @@ class ServerConnection implements ResponseOwner {
 
 /** Whether the bytes before the first space (all of them if none yet) can start a method token. */
 function methodSoFarValid(buf: Buffer): boolean {
-  const n = Math.min(buf.length, 32);
-  for (let i = 0; i < n; i++) {
-    const c = buf[i]!;
-    if (c === 32) return i > 0;
-    if (!TCHAR[c]) return false;
-  }
-  return true;
+  const start = buf.toString('latin1', 0, Math.min(buf.length, 32));
+  const space = start.indexOf(' ');
+  const method = space < 0 ? start : start.slice(0, space);
+  return space !== 0 && (method === '' || TOKEN.test(method));
 }
-
-/** RFC 9110 §5.6.2 tchar, by byte. */
-const TCHAR: boolean[] = Array.from({ length: 256 }, (_, c) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)));
