@@ -2,7 +2,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { emptyBody, flowUrl, headerValue, type Flow, type FlowError, type FlowRequest, type HeaderPairs, type ClientInfo, type HttpVersion } from '../core/flow.js';
-import { pairsFromRaw, stripHopByHop, hasHeader } from '../core/headers.js';
+import { stripHopByHop, hasHeader } from '../core/headers.js';
 import { ProxyError, errorPage } from '../core/errors.js';
 import { BodyCapturer, captureWhole } from '../core/capture.js';
 import type { HookDecision, LocalResponse } from '../core/pipeline.js';
@@ -17,6 +17,7 @@ import { type UpstreamPool } from './upstream.js';
 import type { H2Sessions } from './upstream-h2.js';
 import { type UpstreamHead } from './upstream-send.js';
 import { clientWriter, type ClientRequest, type ClientResponse, type ClientWriter } from './client-side.js';
+import type { H1IncomingRequest } from './h1-server/incoming.js';
 import { fixBodyFraming } from '../core/edits.js';
 import { REPLAY_HEADER } from './replay-client.js';
 import { compress, planCompression, type Coding, type CompressionPlan } from './compression.js';
@@ -100,7 +101,7 @@ export abstract class ExchangeBase {
       version = '2';
       this.authority = head.authority ?? headerValue(headers, 'host') ?? hostHeader(target.scheme, target.host, target.port);
     } else {
-      headers = pairsFromRaw(req.rawHeaders);
+      headers = (req as H1IncomingRequest).headerPairs.slice();
       version = req.httpVersion === '1.0' ? '1.0' : '1.1';
       const host = headerValue(headers, 'host');
       this.authority = host ?? hostHeader(target.scheme, target.host, target.port);

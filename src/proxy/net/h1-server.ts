@@ -8,7 +8,6 @@ import { Exchange, newHttpFlow, type ExchangeEnv, type RequestTarget } from './e
 import { clientInfoOf } from './client-info.js';
 import { kClientAddr, kTarget, type TunnelTarget } from './socket-facts.js';
 import { hasHook, runConnectHooks } from '../core/pipeline.js';
-import { pairsFromRaw } from '../core/headers.js';
 import { RuleContext } from './rule-context.js';
 import { closingResponse } from './raw-response.js';
 import { recordRefusedConnect } from './refused-connect.js';
@@ -89,7 +88,7 @@ export function createH1Server(env: ExchangeEnv, handlers: H1Handlers): H1Server
       return;
     }
     const client = clientInfoOf(socket);
-    const request = { host: auth.host, port: auth.port, headers: pairsFromRaw(req.rawHeaders), client, passthrough: handlers.isPassthrough(auth) };
+    const request = { host: auth.host, port: auth.port, headers: req.headerPairs, client, passthrough: handlers.isPassthrough(auth) };
     void runConnectHooks(addons, request, new RuleContext(env.deps.bus, undefined)).then((decision) => {
       if (socket.destroyed) return;
       if (decision.action === 'continue') {

@@ -3,7 +3,6 @@ import type net from 'node:net';
 import { hostHeader, parseAbsoluteTarget, parseAuthority } from '../core/authority.js';
 import { ProxyError } from '../core/errors.js';
 import type { ClientInfo } from '../core/flow.js';
-import { pairsFromRaw, rawFromPairs } from '../core/headers.js';
 import type { ClientRequest, ClientResponse } from '../net/client-side.js';
 import { Exchange, type ExchangeEnv, type RequestTarget } from '../net/exchange.js';
 import { clientInfoOf } from '../net/client-info.js';
@@ -57,8 +56,8 @@ export function upgradeReverse(env: ExchangeEnv, pool: ReversePool, req: H1Incom
   }
   const lease = decision.lease;
   socket.once('close', () => lease.release());
-  // The relay reads the request's raw headers: give it the ones the backend should get.
-  req.rawHeaders = rawFromPairs(lease.requestHeaders(pairsFromRaw(req.rawHeaders), { clientAddress: facts.client.address, tls: facts.tls, clientHost: facts.host ?? null }));
+  // The relay reads the request's fields: give it the ones the backend should get.
+  req.headerPairs = lease.requestHeaders(req.headerPairs, { clientAddress: facts.client.address, tls: facts.tls, clientHost: facts.host ?? null });
   handleUpgrade(env, req, socket, head, lease.target(), facts.client);
 }
 

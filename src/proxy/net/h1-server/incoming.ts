@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type net from 'node:net';
 import { Readable } from 'node:stream';
 import type { HeaderPairs } from '../../core/flow.js';
+import { rawFromPairs } from '../../core/headers.js';
 import type { RequestHead } from './request-head.js';
 
 /** Node's rule for repeated fields in `headers`: these keep their first value only. */
@@ -21,13 +22,11 @@ export class H1IncomingRequest extends Readable {
    * 0), or chunked.
    */
   readonly bodyFraming: 'none' | 'length' | 'chunked';
-  /** The fields as received, in order. */
-  headerPairs: HeaderPairs;
+  private pairs: HeaderPairs;
   rawTrailers: string[] = [];
   /** The whole body was read. */
   complete = false;
   private headersObject: IncomingHttpHeaders | null = null;
-  private rawCache: string[] | null = null;
 
   constructor(
     head: RequestHead,
@@ -38,7 +37,7 @@ export class H1IncomingRequest extends Readable {
     this.method = head.method;
     this.url = head.url;
     this.httpVersion = head.minor === 1 ? '1.1' : '1.0';
-    this.headerPairs = head.headers;
+    this.pairs = head.headers;
     this.bodyFraming = head.framing.kind === 'chunked' ? 'chunked' : head.framing.kind === 'length' || head.declaredLength ? 'length' : 'none';
   }
 
@@ -46,31 +45,27 @@ export class H1IncomingRequest extends Readable {
     this.resumeSource();
   }
 
-  /** `[name, value, name, value …]`, as Node gives it. */
-  get rawHeaders(): string[] {
-    if (this.rawCache) return this.rawCache;
-    const out: string[] = new Array(this.headerPairs.length * 2);
-    for (let i = 0; i < this.headerPairs.length; i++) {
-      out[2 * i] = this.headerPairs[i]![0];
-      out[2 * i + 1] = this.headerPairs[i]![1];
-    }
-    return (this.rawCache = out);
+  /** The fields as received, in order. */
+  get headerPairs(): HeaderPairs {
+    return this.pairs;
   }
 
   /** Replace the fields a handler passes on (reverse mode rewrites them before relaying an upgrade). */
-  set rawHeaders(raw: string[]) {
-    this.rawCache = raw;
+  set headerPairs(pairs: HeaderPairs) {
+    this.pairs = pairs;
     this.headersObject = null;
-    const pairs: HeaderPairs = [];
-    for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
-    this.headerPairs = pairs;
+  }
+
+  /** `[name, value, name, value …]`, as Node gives it (made on demand: the proxy reads `headerPairs`). */
+  get rawHeaders(): string[] {
+    return rawFromPairs(this.pairs);
   }
 
   /** Lowercased names; repeated fields joined with ", " (cookie with "; ", set-cookie kept as a list), like Node. */
   get headers(): IncomingHttpHeaders {
     if (this.headersObject) return this.headersObject;
     const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
-    for (const [k, v] of this.headerPairs) {
+    for (const [k, v] of this.pairs) {
       const key = k.toLowerCase();
       const prev = out[key];
       if (prev === undefined) out[key] = key === 'set-cookie' ? [v] : v;
