@@ -6,6 +6,7 @@ import { isIpLiteral, hostHeader } from '../core/authority.js';
 import type { ProxyOptions } from './options.js';
 import { makeLookup } from './upstream.js';
 import { parentProxyOf, type ParentProxy } from './parent-proxy.js';
+import { originTrust } from './origin-trust.js';
 
 /** Larger flow-control windows: the 64 KiB defaults make bulk transfers CPU-bound (DESIGN.md §11). */
 export const H2_WINDOW = 16 * 1024 * 1024;
@@ -33,7 +34,6 @@ export class H2Sessions {
   private readonly lookup: net.LookupFunction;
   /** In upstream mode every origin connection is a tunnel through this parent proxy. */
   private readonly parent: ParentProxy | null;
-  private clientContext: tls.SecureContext | undefined;
 
   constructor(private readonly opts: ProxyOptions) {
     this.lookup = makeLookup(opts.resolve) as unknown as net.LookupFunction;
@@ -88,19 +88,6 @@ export class H2Sessions {
   }
 
   /**
-   * One TLS client context for every origin connection. Without it `tls.connect` builds a fresh
-   * one per connection, on the event loop and on the path of every first request to a new host:
-   * ~0.3 ms of OpenSSL set-up (more when the process is busy), and with `upstreamCa` a re-parse of
-   * every bundled root. Certificate checks stay per connection (`servername`,
-   * `rejectUnauthorized`, `checkServerIdentity` are socket options), and Node keeps no client
-   * session cache in a context, so nothing is resumed across hosts.
-   */
-  private secureContext(): tls.SecureContext {
-    this.clientContext ??= tls.createSecureContext(this.opts.upstreamCa ? { ca: [...tls.rootCertificates, ...this.opts.upstreamCa] } : {});
-    return this.clientContext;
-  }
-
-  /**
    * A TLS connection to the origin offering h2 and http/1.1, directly or (upstream mode) inside a
    * tunnel through the parent proxy. Either way the origin's certificate is verified here.
    */
@@ -109,7 +96,7 @@ export class H2Sessions {
       ...(isIpLiteral(host) ? {} : { servername: host }),
       ALPNProtocols: ['h2', 'http/1.1'],
       rejectUnauthorized: !this.opts.insecure,
-      secureContext: this.secureContext(),
+      secureContext: originTrust(this.opts.upstreamCa),
     };
     const started = performance.now();
     if (this.parent) {

@@ -6,6 +6,7 @@ import zlib from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { H1IncomingRequest } from './h1-server/incoming.js';
+import { originTrust } from './origin-trust.js';
 import { emptyBody, flowUrl, type ClientInfo, type Flow, type FlowError, type HeaderPairs, type WebSocketMessage } from '../core/flow.js';
 import { hasHeader, pairsFromRaw, rawFromPairs, removeHeader, setHeader, stripHopByHop } from '../core/headers.js';
 import { ProxyError, classifyUpstreamError, errorPage } from '../core/errors.js';
@@ -72,7 +73,7 @@ class UpgradeRelay {
     target: RequestTarget,
     client: ClientInfo,
   ) {
-    let headers = pairsFromRaw(req.rawHeaders);
+    let headers = req.headerPairs.slice();
     if (!hasHeader(headers, 'host')) headers = [['Host', hostHeader(target.scheme, target.host, target.port)], ...headers];
     this.flow = newHttpFlow(env, client, {
       method: req.method ?? 'GET',
@@ -149,7 +150,7 @@ class UpgradeRelay {
     };
     const tlsOptions: tls.ConnectionOptions = {
       rejectUnauthorized: !env.opts.insecure,
-      ...(env.opts.upstreamCa ? { ca: [...tls.rootCertificates, ...env.opts.upstreamCa] } : {}),
+      secureContext: originTrust(env.opts.upstreamCa),
       // RFC 6066 §3: SNI carries host names only, never IP literals.
       ...(isIpLiteral(r.host) ? {} : { servername: r.host }),
     };

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import tls from 'node:tls';
 import { isIpLiteral } from '../core/authority.js';
 import { classifyUpstreamError } from '../core/errors.js';
 import { makeLookup } from '../net/upstream.js';
+import { originTrust } from '../net/origin-trust.js';
 
 /** One active check's verdict: ok for a 2xx/3xx answer within the timeout. */
 export interface ProbeResult {
@@ -31,7 +31,7 @@ export interface ProbeOptions {
  */
 export function httpProbe(opts: ProbeOptions): HealthProbe {
   const lookup = makeLookup(opts.resolve) as unknown as net.LookupFunction;
-  const ca = opts.ca ? [...tls.rootCertificates, ...opts.ca] : undefined;
+  const secureContext = originTrust(opts.ca);
   return (url, timeoutMs, signal) =>
     new Promise<ProbeResult>((resolve) => {
       const u = new URL(url);
@@ -53,7 +53,7 @@ export function httpProbe(opts: ProbeOptions): HealthProbe {
         headers: { Host: u.host, 'User-Agent': 'proxyctl-health-check', Connection: 'close' },
         agent: false,
         lookup,
-        ...(secure ? { rejectUnauthorized: !opts.insecure, ...(ca ? { ca } : {}), ...(isIpLiteral(host) ? {} : { servername: host }) } : {}),
+        ...(secure ? { rejectUnauthorized: !opts.insecure, secureContext, ...(isIpLiteral(host) ? {} : { servername: host }) } : {}),
       });
       const timer = setTimeout(() => {
         finish({ ok: false, detail: `no response within ${timeoutMs} ms` });

@@ -5,6 +5,7 @@ import { isIpLiteral } from '../../core/authority.js';
 import { ProxyError } from '../../core/errors.js';
 import type { ParentProxy } from '../parent-proxy.js';
 import { UpstreamConnection, type DialMarks } from './connection.js';
+import { originTrust } from '../origin-trust.js';
 import { UpstreamH1Request, type ConnectionSource, type H1RequestHandlers, type H1RequestSpec } from './request.js';
 
 /** Where a request goes: the origin, and the name its certificate must carry (https). */
@@ -48,12 +49,7 @@ export class H1Client {
   private sweeper: NodeJS.Timeout | null = null;
   private idleCount = 0;
   private destroyed = false;
-  /** Trust for origin certificates, built once: the system roots plus `--upstream-ca` (parsing ~140 roots per connection costs ~1 ms). */
-  readonly secureContext: tls.SecureContext | undefined;
-
-  constructor(readonly opts: H1ClientOptions) {
-    this.secureContext = opts.ca ? tls.createSecureContext({ ca: [...tls.rootCertificates, ...opts.ca] }) : undefined;
-  }
+  constructor(readonly opts: H1ClientOptions) {}
 
   /** Send a request (throws ERR_INVALID_CHAR on a field that could split the message). */
   request(origin: H1Origin, spec: H1RequestSpec, handlers: H1RequestHandlers): UpstreamH1Request {
@@ -246,7 +242,7 @@ class OriginPool implements ConnectionSource {
         ...(isIpLiteral(o.servername) ? {} : { servername: o.servername }),
         ALPNProtocols: ['http/1.1'],
         rejectUnauthorized: opts.rejectUnauthorized,
-        ...(this.client.secureContext ? { secureContext: this.client.secureContext } : {}),
+        secureContext: originTrust(opts.ca),
       };
       const session = this.client.tlsSession(this.key);
       if (session) tlsOptions.session = session;
