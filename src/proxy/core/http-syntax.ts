@@ -1,5 +1,19 @@
 /** Small pieces of HTTP's message syntax (RFC 9110 §5, RFC 9112), shared by every parser and writer. */
 
+/**
+ * A message that cannot be parsed (a request by the server, a response by the upstream client).
+ * `code` follows Node's parser codes, which the 400/431 mapping and the error classifier know.
+ */
+export class HttpParseError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpParseError';
+  }
+}
+
 /** RFC 9110 §5.6.2 token: methods and field names. */
 export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 

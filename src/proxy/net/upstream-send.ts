@@ -11,8 +11,7 @@ import { h1FieldsFromH2, h2RequestHeaders, pairsFromH2Headers, h2FieldsFrom } fr
 import { fixBodyFraming } from '../core/edits.js';
 import type { ExchangeEnv } from './exchange.js';
 import type { UpstreamH1Request } from './h1-client/request.js';
-import { ResponseParseError } from './h1-client/response-parser.js';
-import { isIdempotent } from '../core/http-syntax.js';
+import { HttpParseError, isIdempotent } from '../core/http-syntax.js';
 
 /** The response head from either upstream protocol, in one shape. */
 export interface UpstreamHead {
@@ -130,7 +129,7 @@ export function sendH1(x: UpstreamSink): UpstreamH1Request | null {
         ended: (t) => (trailers = t),
         failed: (err, phase) => {
           if (phase === 'connect') x.onError(viaParent ? parent.unreachable(err) : classifyUpstreamError(err));
-          else if (phase === 'body' && !(err instanceof ResponseParseError)) x.onError(new ProxyError('UPSTREAM_RESET', 'the upstream server closed the connection in the middle of the response body'));
+          else if (phase === 'body' && !(err instanceof HttpParseError)) x.onError(new ProxyError('UPSTREAM_RESET', 'the upstream server closed the connection in the middle of the response body'));
           else x.onError(classifyUpstreamError(err));
         },
       },

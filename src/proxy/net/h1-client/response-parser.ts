@@ -1,7 +1,6 @@
 import type { HeaderPairs } from '../../core/flow.js';
 import { BodyDecoder } from '../h1-server/body-decoder.js';
-import { RequestParseError } from '../h1-server/request-head.js';
-import { MESSAGE_BREAKING, TOKEN, trimOws } from '../../core/http-syntax.js';
+import { HttpParseError, MESSAGE_BREAKING, TOKEN, trimOws } from '../../core/http-syntax.js';
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 
@@ -25,15 +24,7 @@ export interface ResponseEvents {
 }
 
 /** A malformed response. `code` follows Node's parser codes, which the error classifier knows. */
-export class ResponseParseError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ResponseParseError';
-  }
-}
+export { HttpParseError as ResponseParseError };
 
 const enum State {
   Idle,
@@ -97,7 +88,7 @@ export class ResponseParser {
     return true;
   }
 
-  /** Parse what was read. Throws ResponseParseError; bytes after the response are an error too. */
+  /** Parse what was read. Throws HttpParseError; bytes after the response are an error too. */
   execute(input: Buffer): void {
     let buf = input;
     if (this.pending) {
@@ -108,7 +99,7 @@ export class ResponseParser {
     while (pos < buf.length) {
       switch (this.state) {
         case State.Idle:
-          throw new ResponseParseError('HPE_INVALID_CONSTANT', 'data after the end of the response');
+          throw new HttpParseError('HPE_INVALID_CONSTANT', 'data after the end of the response');
         case State.Head: {
           const end = buf.indexOf(CRLF2, pos);
           if (end < 0) {
@@ -123,13 +114,7 @@ export class ResponseParser {
           break;
         }
         case State.Framed: {
-          let end: number;
-          try {
-            end = this.decoder!.feed(buf, pos);
-          } catch (err) {
-            if (err instanceof RequestParseError) throw new ResponseParseError(err.code, err.message);
-            throw err;
-          }
+          const end = this.decoder!.feed(buf, pos);
           if (this.state === State.Framed) return; // all of it was body
           pos = end;
           break;
@@ -160,12 +145,12 @@ export class ResponseParser {
     const line = lines[0]!;
     // HTTP/1.x SSS[ reason]
     if (!line.startsWith('HTTP/1.') || line.length < 12 || line.charCodeAt(8) !== 32) {
-      throw new ResponseParseError('HPE_INVALID_CONSTANT', `not an HTTP/1.x status line: ${JSON.stringify(line.slice(0, 64))}`);
+      throw new HttpParseError('HPE_INVALID_CONSTANT', `not an HTTP/1.x status line: ${JSON.stringify(line.slice(0, 64))}`);
     }
     const minor = line.charCodeAt(7) - 48;
     const status = Number(line.slice(9, 12));
     if ((minor !== 0 && minor !== 1) || !/^\d{3}$/.test(line.slice(9, 12)) || status < 100 || (line.length > 12 && line.charCodeAt(12) !== 32)) {
-      throw new ResponseParseError('HPE_INVALID_STATUS', `invalid status line: ${JSON.stringify(line.slice(0, 64))}`);
+      throw new HttpParseError('HPE_INVALID_STATUS', `invalid status line: ${JSON.stringify(line.slice(0, 64))}`);
     }
     const head: ResponseHead = { status, statusText: line.length > 13 ? line.slice(13) : '', minor, headers: parseFields(lines, 1) };
     if (status < 200 && status !== 101) {
@@ -181,8 +166,8 @@ export class ResponseParser {
         case 14:
           if (name.toLowerCase() === 'content-length') {
             const n = parseLength(value);
-            if (n < 0) throw new ResponseParseError('HPE_INVALID_CONTENT_LENGTH', `invalid Content-Length: ${JSON.stringify(value)}`);
-            if (length !== null && length !== n) throw new ResponseParseError('HPE_INVALID_CONTENT_LENGTH', 'conflicting Content-Length fields');
+            if (n < 0) throw new HttpParseError('HPE_INVALID_CONTENT_LENGTH', `invalid Content-Length: ${JSON.stringify(value)}`);
+            if (length !== null && length !== n) throw new HttpParseError('HPE_INVALID_CONTENT_LENGTH', 'conflicting Content-Length fields');
             length = n;
           }
           break;
@@ -248,8 +233,8 @@ function parseLength(value: string): number {
   return digits === 0 ? -1 : n;
 }
 
-function overflow(max: number): ResponseParseError {
-  return new ResponseParseError('HPE_HEADER_OVERFLOW', `response headers exceed ${max} bytes`);
+function overflow(max: number): HttpParseError {
+  return new HttpParseError('HPE_HEADER_OVERFLOW', `response headers exceed ${max} bytes`);
 }
 
 /** Field lines (from `from`) into pairs; an obsolete folded line continues the previous value. */
@@ -257,18 +242,18 @@ function parseFields(lines: string[], from: number): HeaderPairs {
   const out: HeaderPairs = [];
   for (let i = from; i < lines.length; i++) {
     const line = lines[i]!;
-    if (MESSAGE_BREAKING.test(line)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'a field line with CR, LF or NUL');
+    if (MESSAGE_BREAKING.test(line)) throw new HttpParseError('HPE_INVALID_HEADER_TOKEN', 'a field line with CR, LF or NUL');
     const c = line.charCodeAt(0);
     if (c === 32 || c === 9) {
       const last = out[out.length - 1];
-      if (!last) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', 'a folded line before any field');
+      if (!last) throw new HttpParseError('HPE_INVALID_HEADER_TOKEN', 'a folded line before any field');
       last[1] = `${last[1]} ${line.trim()}`.trim();
       continue;
     }
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', `invalid header line: ${JSON.stringify(line.slice(0, 64))}`);
+    if (colon <= 0) throw new HttpParseError('HPE_INVALID_HEADER_TOKEN', `invalid header line: ${JSON.stringify(line.slice(0, 64))}`);
     const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', `invalid header name: ${JSON.stringify(name.slice(0, 64))}`);
+    if (!TOKEN.test(name)) throw new HttpParseError('HPE_INVALID_HEADER_TOKEN', `invalid header name: ${JSON.stringify(name.slice(0, 64))}`);
     out.push([name, trimOws(line, colon + 1)]);
   }
   return out;

@@ -1,5 +1,6 @@
 import type { HeaderPairs } from '../../core/flow.js';
-import { RequestParseError, type RequestFraming } from './request-head.js';
+import { HttpParseError } from '../../core/http-syntax.js';
+import type { RequestFraming } from './request-head.js';
 import { MESSAGE_BREAKING, TOKEN } from '../../core/http-syntax.js';
 
 const CRLF = Buffer.from('\r\n');
@@ -43,7 +44,7 @@ export class BodyDecoder {
     return this.state === State.Done;
   }
 
-  /** Decode from `buf` at `pos`; returns the offset where the body ended (or buf.length). Throws RequestParseError. */
+  /** Decode from `buf` at `pos`; returns the offset where the body ended (or buf.length). Throws HttpParseError. */
   feed(input: Buffer, start: number): number {
     let buf = input;
     let pos = start;
@@ -70,14 +71,14 @@ export class BodyDecoder {
         case State.ChunkSize: {
           const eol = buf.indexOf(CRLF, pos);
           if (eol < 0) {
-            if (buf.length - pos > MAX_CHUNK_LINE) throw new RequestParseError('HPE_INVALID_CHUNK_SIZE', 'chunk size line too long');
+            if (buf.length - pos > MAX_CHUNK_LINE) throw new HttpParseError('HPE_INVALID_CHUNK_SIZE', 'chunk size line too long');
             this.pending = buf.subarray(pos);
             return input.length;
           }
           const line = buf.toString('latin1', pos, eol);
           const semi = line.indexOf(';');
           const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
-          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new RequestParseError('HPE_INVALID_CHUNK_SIZE', `invalid chunk size: ${JSON.stringify(line.slice(0, 32))}`);
+          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new HttpParseError('HPE_INVALID_CHUNK_SIZE', `invalid chunk size: ${JSON.stringify(line.slice(0, 32))}`);
           const size = parseInt(hex, 16);
           pos = eol + 2;
           if (size === 0) this.state = State.Trailers;
@@ -92,7 +93,7 @@ export class BodyDecoder {
             this.pending = buf.subarray(pos);
             return input.length;
           }
-          if (buf[pos] !== 13 || buf[pos + 1] !== 10) throw new RequestParseError('HPE_INVALID_CHUNK_SIZE', 'chunk data not followed by CRLF');
+          if (buf[pos] !== 13 || buf[pos + 1] !== 10) throw new HttpParseError('HPE_INVALID_CHUNK_SIZE', 'chunk data not followed by CRLF');
           pos += 2;
           this.state = State.ChunkSize;
           break;
@@ -110,14 +111,14 @@ export class BodyDecoder {
           }
           const end = buf.indexOf(CRLF2, pos);
           if (end < 0) {
-            if (buf.length - pos > this.maxTrailerBytes) throw new RequestParseError('HPE_HEADER_OVERFLOW', `trailers exceed ${this.maxTrailerBytes} bytes`);
+            if (buf.length - pos > this.maxTrailerBytes) throw new HttpParseError('HPE_HEADER_OVERFLOW', `trailers exceed ${this.maxTrailerBytes} bytes`);
             this.pending = buf.subarray(pos);
             return input.length;
           }
           const trailers: HeaderPairs = [];
           for (const l of buf.toString('latin1', pos, end).split('\r\n')) {
             const colon = l.indexOf(':');
-            if (colon <= 0 || !TOKEN.test(l.slice(0, colon)) || MESSAGE_BREAKING.test(l)) throw new RequestParseError('HPE_INVALID_HEADER_TOKEN', `invalid trailer line: ${JSON.stringify(l.slice(0, 64))}`);
+            if (colon <= 0 || !TOKEN.test(l.slice(0, colon)) || MESSAGE_BREAKING.test(l)) throw new HttpParseError('HPE_INVALID_HEADER_TOKEN', `invalid trailer line: ${JSON.stringify(l.slice(0, 64))}`);
             trailers.push([l.slice(0, colon), l.slice(colon + 1).trim()]);
           }
           pos = end + 4;

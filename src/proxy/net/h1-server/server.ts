@@ -2,8 +2,8 @@ import type net from 'node:net';
 import { BodyDecoder } from './body-decoder.js';
 import { H1IncomingRequest } from './incoming.js';
 import { H1ServerResponse, type ResponseOwner } from './outgoing.js';
-import { TOKEN } from '../../core/http-syntax.js';
-import { parseRequestHead, RequestParseError, type RequestHead } from './request-head.js';
+import { HttpParseError, TOKEN } from '../../core/http-syntax.js';
+import { parseRequestHead, type RequestHead } from './request-head.js';
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 
@@ -155,13 +155,13 @@ class ServerConnection implements ResponseOwner {
     const end = buf.indexOf(CRLF2);
     if (end < 0 || end > max) {
       if (buf.length > max) {
-        this.fail(Object.assign(new RequestParseError('HPE_HEADER_OVERFLOW', `request headers exceed ${max} bytes`), { rawPacket: buf }));
+        this.fail(Object.assign(new HttpParseError('HPE_HEADER_OVERFLOW', `request headers exceed ${max} bytes`), { rawPacket: buf }));
         return false;
       }
       if (!methodSoFarValid(buf)) {
         // Not HTTP (a stray TLS or SOCKS greeting …): say so now, as Node's parser does, rather
         // than wait for a head that never comes.
-        this.fail(Object.assign(new RequestParseError('HPE_INVALID_METHOD', 'the request does not begin with a method'), { rawPacket: buf }));
+        this.fail(Object.assign(new HttpParseError('HPE_INVALID_METHOD', 'the request does not begin with a method'), { rawPacket: buf }));
         return false;
       }
       this.buffered = buf.length ? buf : null;
@@ -175,7 +175,7 @@ class ServerConnection implements ResponseOwner {
     try {
       head = parseRequestHead(buf.toString('latin1', 0, end));
     } catch (err) {
-      this.fail(Object.assign(err as RequestParseError, { rawPacket: buf }));
+      this.fail(Object.assign(err as HttpParseError, { rawPacket: buf }));
       return false;
     }
     const rest = buf.subarray(end + 4);
@@ -233,7 +233,7 @@ class ServerConnection implements ResponseOwner {
       this.decoder = null;
       this.req?.destroy();
       this.closeAfter = true;
-      if (!this.res?.headersSent) this.fail(Object.assign(err as RequestParseError, { rawPacket: chunk }));
+      if (!this.res?.headersSent) this.fail(Object.assign(err as HttpParseError, { rawPacket: chunk }));
       else this.socket.destroy();
       return;
     }
