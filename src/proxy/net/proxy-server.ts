@@ -216,11 +216,9 @@ export class ProxyServer {
   }
 
   private onConnect(socket: net.Socket, target: TunnelTarget, head: Buffer, httpVersion: string): void {
+    // The HTTP/1 server handed the socket over with its idle timer cleared (H1Server detach); what
+    // runs inside the tunnel (TLS + h1/h2 adapter) has timeouts of its own.
     socket.allowHalfOpen = false;
-    // http.Server armed this socket's idle timer (server.timeout) and hands it over still armed, with
-    // no 'timeout' listener left: it would only keep one pointless timer per tunnel in the timer
-    // list. What runs inside the tunnel (TLS + h1/h2 adapter) has timeouts of its own.
-    socket.setTimeout(0);
     if (this.isIgnored(target)) {
       openTunnel(this.env, socket, target, clientInfoOf(socket), head, httpVersion);
       return;

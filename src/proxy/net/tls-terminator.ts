@@ -149,8 +149,8 @@ function beginHandshake(raw: net.Socket, target: TunnelTarget | undefined, deps:
         });
     },
   });
-  // A socket from http.Server's 'connect' allows half-open; a TLS socket on it would inherit
-  // that and never close on client FIN (CLOSE_WAIT leaks, DESIGN.md §11).
+  // A TLS socket on a half-open-allowing socket would inherit that and never close on client FIN
+  // (CLOSE_WAIT leaks, DESIGN.md §11); whatever the raw socket allows, this one must not.
   socket.allowHalfOpen = false;
   socket[kClientAddr] = raw[kClientAddr];
   let secure = false;
