@@ -13,7 +13,7 @@ import { delay } from './throttle.js';
 import { answerWithCommand, answerFromLocalFile } from './local-answer.js';
 import { hostHeader } from '../core/authority.js';
 import { summarizePeerCertificate } from './upstream.js';
-import type { UpstreamRoute } from './upstream-h2.js';
+import type { ConnectionMarks, UpstreamRoute } from './upstream-h2.js';
 import { sendH1, sendH2, type UpstreamHead, type UpstreamSink } from './upstream-send.js';
 import type { UpstreamH1Request } from './h1-client/request.js';
 import type { H1IncomingRequest } from './h1-server/incoming.js';
@@ -239,16 +239,25 @@ export class Exchange extends ExchangeBase {
       this.sendH1();
       return;
     }
-    const route = env.h2.route(r.host, r.port, (t) => {
-      flow.timings.upstreamConnect = t.connectMs === null ? null : (flow.timings.upstreamSent ?? 0) + t.connectMs;
-      flow.timings.upstreamTls = t.tlsMs === null ? null : (flow.timings.upstreamSent ?? 0) + t.tlsMs;
-    });
+    const route = env.h2.route(r.host, r.port, (m) => this.waitedForConnection(m));
     if (route instanceof Promise) {
       route.then(
         (rt) => this.dispatch(rt),
         (err: unknown) => this.upstreamFailed(classifyUpstreamError(err)),
       );
     } else this.dispatch(route);
+  }
+
+  /**
+   * The request waited for a new origin connection: its marks go on the flow, none before the
+   * request was handed over (a connection opened ahead of it, e.g. warmed when the tunnel's TLS
+   * began, shows only as the wait it still caused).
+   */
+  private waitedForConnection(m: ConnectionMarks): void {
+    const t = this.flow.timings;
+    const sent = t.upstreamSent ?? 0;
+    t.upstreamConnect = m.connectAt === null ? null : Math.max(sent, m.connectAt - this.t0);
+    t.upstreamTls = m.secureAt === null ? null : Math.max(sent, m.secureAt - this.t0);
   }
 
   private dispatch(route: UpstreamRoute): void {

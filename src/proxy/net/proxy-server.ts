@@ -3,6 +3,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createIdGenerator } from '../core/ids.js';
 import { isIpLiteral } from '../core/authority.js';
+import { hasHook } from '../core/pipeline.js';
 import type { ExchangeEnv } from './exchange.js';
 import { FlowEmitter } from './flow-emitter.js';
 import { createH1Server } from './h1-server.js';
@@ -186,7 +187,31 @@ export class ProxyServer {
   }
 
   private startTls(socket: net.Socket, target: TunnelTarget | undefined): void {
-    terminateTls(socket, target, target ? this.tlsInTunnel : this.tlsDirect);
+    const deps = target ? this.tlsInTunnel : this.tlsDirect;
+    if (target && this.mayWarm(target) && this.env.h2.warm(target.host, target.port, (s) => this.env.pool.adopt(target.host, target.port, s))) {
+      // The client's handshake for a new host is CPU work (a leaf to issue, a context to build):
+      // let one I/O turn pass first, in which the origin connection's own handshake gets going
+      // and can proceed at the origin meanwhile.
+      setImmediate(() =>
+        setImmediate(() => {
+          if (!socket.destroyed) terminateTls(socket, target, deps);
+        }),
+      );
+    } else terminateTls(socket, target, deps);
+  }
+
+  /**
+   * Whether the origin of a tunnel whose client is starting TLS may be connected to before its
+   * first request (as mitmproxy's default "eager" strategy does): only for a host name, and only
+   * when no rule or breakpoint could keep that request from going there (block, mock, map-local,
+   * map-remote, a request breakpoint where the user may edit the target…), so a host the user
+   * keeps from the network is never contacted ahead of time.
+   */
+  private mayWarm(target: TunnelTarget): boolean {
+    if (this.opts.mode.kind === 'reverse' || isIpLiteral(target.host) || this.isSelf(target.host, target.port)) return false;
+    const addons = this.deps.addons();
+    if (hasHook(addons, 'requestHeaders') || hasHook(addons, 'request')) return false;
+    return !this.deps.breakpoints().some((bp) => bp.on.has('request'));
   }
 
   /**

@@ -16,9 +16,15 @@ export type UpstreamRoute =
   | { protocol: 'h1'; socket?: tls.TLSSocket }
   | { protocol: 'h2'; session: http2.ClientHttp2Session };
 
-export interface ProbeTimes {
-  connectMs: number | null;
-  tlsMs: number | null;
+/** When a new origin connection was up, as `performance.now()` values (null: not measured). */
+export interface ConnectionMarks {
+  connectAt: number | null;
+  secureAt: number | null;
+}
+
+interface Probe {
+  route: UpstreamRoute;
+  marks: ConnectionMarks;
 }
 
 /**
@@ -30,7 +36,7 @@ export interface ProbeTimes {
 export class H2Sessions {
   private readonly protocol = new Map<string, 'h1'>();
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
-  private readonly probes = new Map<string, Promise<UpstreamRoute>>();
+  private readonly probes = new Map<string, Promise<Probe>>();
   private readonly lookup: net.LookupFunction;
   /** In upstream mode every origin connection is a tunnel through this parent proxy. */
   private readonly parent: ParentProxy | null;
@@ -41,31 +47,54 @@ export class H2Sessions {
   }
 
   /**
-   * The route for an origin: synchronous when known, otherwise a probe. `onTimes` reports the
-   * connect and TLS durations when this call made the connection.
+   * The route for an origin: synchronous when known, otherwise a probe, made by this call or joined.
+   * `onMarks` gets the new connection's marks when this call had to wait for one.
    */
-  route(host: string, port: number, onTimes?: (t: ProbeTimes) => void): UpstreamRoute | Promise<UpstreamRoute> {
+  route(host: string, port: number, onMarks?: (m: ConnectionMarks) => void): UpstreamRoute | Promise<UpstreamRoute> {
     const key = `${host}:${port}`;
     if (this.protocol.get(key) === 'h1') return { protocol: 'h1' };
     const session = this.sessions.get(key);
     if (session && !session.closed && !session.destroyed) return { protocol: 'h2', session };
     let probe = this.probes.get(key);
+    let joined = true;
     if (!probe) {
-      probe = this.probe(key, host, port, onTimes).finally(() => this.probes.delete(key));
+      joined = false;
+      probe = this.probe(key, host, port).finally(() => this.probes.delete(key));
       this.probes.set(key, probe);
-    } else {
-      // Joined another request's probe: if it found HTTP/1.1, its socket is taken; use the pool.
-      probe = probe.then((r) => (r.protocol === 'h1' ? { protocol: 'h1' } : r));
     }
-    return probe;
+    return probe.then((p) => {
+      onMarks?.(p.marks);
+      // Joined another call's probe: if it found HTTP/1.1, its socket is that call's; use the pool.
+      return joined && p.route.protocol === 'h1' ? { protocol: 'h1' } : p.route;
+    });
   }
 
-  private async probe(key: string, host: string, port: number, onTimes?: (t: ProbeTimes) => void): Promise<UpstreamRoute> {
-    const { socket, times } = await this.connect(host, port);
-    onTimes?.(times);
+  /**
+   * Open the connection to an HTTPS origin ahead of its first request (a client is starting TLS in
+   * a tunnel to it), so the request need not wait for TCP, TLS and HTTP/2 set-up after the
+   * client's own handshake. Nothing happens when the origin's route is known or being found. A
+   * probe that finds HTTP/1.1 hands its socket to `adopt` (the pool); failures are left to the
+   * request, which probes again and reports what went wrong. True when a connection was started.
+   */
+  warm(host: string, port: number, adopt: (socket: tls.TLSSocket) => void): boolean {
+    const key = `${host}:${port}`;
+    if (this.protocol.has(key) || this.probes.has(key)) return false;
+    const route = this.route(host, port);
+    if (!(route instanceof Promise)) return false;
+    route.then(
+      (r) => {
+        if (r.protocol === 'h1' && r.socket) adopt(r.socket);
+      },
+      () => {},
+    );
+    return true;
+  }
+
+  private async probe(key: string, host: string, port: number): Promise<Probe> {
+    const { socket, marks } = await this.connect(host, port);
     if (socket.alpnProtocol !== 'h2') {
       this.protocol.set(key, 'h1');
-      return { protocol: 'h1', socket };
+      return { route: { protocol: 'h1', socket }, marks };
     }
     const session = http2.connect(`https://${hostHeader('https', host, port)}`, {
       createConnection: () => socket,
@@ -84,36 +113,34 @@ export class H2Sessions {
     // An idle session should not keep the process alive.
     session.unref();
     this.sessions.set(key, session);
-    return { protocol: 'h2', session };
+    return { route: { protocol: 'h2', session }, marks };
   }
 
   /**
    * A TLS connection to the origin offering h2 and http/1.1, directly or (upstream mode) inside a
    * tunnel through the parent proxy. Either way the origin's certificate is verified here.
    */
-  private connect(host: string, port: number): Promise<{ socket: tls.TLSSocket; times: ProbeTimes }> {
+  private connect(host: string, port: number): Promise<{ socket: tls.TLSSocket; marks: ConnectionMarks }> {
     const tlsOptions: tls.ConnectionOptions = {
       ...(isIpLiteral(host) ? {} : { servername: host }),
       ALPNProtocols: ['h2', 'http/1.1'],
       rejectUnauthorized: !this.opts.insecure,
       secureContext: originTrust(this.opts.upstreamCa),
     };
-    const started = performance.now();
     if (this.parent) {
       const parent = this.parent;
       return parent.tunnelTls(host, port, tlsOptions).then((socket) => {
         socket.setNoDelay(true);
-        const marks = parent.takeMarks(socket);
-        const times = marks ? { connectMs: marks.tunnelAt - started, tlsMs: (marks.secureAt ?? marks.tunnelAt) - started } : { connectMs: null, tlsMs: null };
-        return { socket, times };
+        const m = parent.takeMarks(socket);
+        return { socket, marks: m ? { connectAt: m.tunnelAt, secureAt: m.secureAt ?? m.tunnelAt } : { connectAt: null, secureAt: null } };
       });
     }
     return new Promise((resolve, reject) => {
-      let connectMs: number | null = null;
+      let connectAt: number | null = null;
       const socket = tls.connect({ host, port, ...tlsOptions, lookup: this.lookup });
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`could not connect within ${this.opts.connectTimeoutMs} ms`), { code: 'ETIMEDOUT' })), this.opts.connectTimeoutMs);
-      socket.once('connect', () => (connectMs = performance.now() - started));
+      socket.once('connect', () => (connectAt = performance.now()));
       socket.once('error', (err) => {
         clearTimeout(timer);
         reject(err);
@@ -121,7 +148,7 @@ export class H2Sessions {
       socket.once('secureConnect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve({ socket, times: { connectMs, tlsMs: performance.now() - started } });
+        resolve({ socket, marks: { connectAt, secureAt: performance.now() } });
       });
     });
   }
