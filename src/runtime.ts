@@ -25,7 +25,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import type { BackendStatus } from './proxy/reverse/status.js';
 import type { ReversePool } from './proxy/reverse/pool.js';
 import { loadListenerCerts, reversePoolFor } from './runtime-modes.js';
-import { startAdmin, type AdminServer } from './ops/admin-server.js';
+import type { AdminServer } from './ops/admin-server.js';
 import type { MetricsSources } from './ops/metrics.js';
 import type { ListenerCerts } from './proxy/net/listener-certs.js';
 
@@ -168,6 +168,8 @@ export class Runtime implements CommandApi {
   async start(): Promise<AddressInfo> {
     // Up before the listener, so the metrics count every flow; a port in use stops the start here.
     if (this.settings.adminPort !== null) {
+      // Loaded only when asked for: the Prometheus client is a few MB of memory nobody else uses.
+      const { startAdmin } = await import('./ops/admin-server.js');
       this.admin = await startAdmin({ bus: this.bus, sources: this.metricsSources(), host: this.settings.host, port: this.settings.adminPort, admit: this.rules.admit });
     }
     try {

@@ -6,7 +6,7 @@ import { loadConfigFile } from '../config/load.js';
 import { mergeSettings, startFlagsSchema, UsageError, type StartSettings } from '../config/start-options.js';
 import { formatIssues, type ConfigFile } from '../config/schema.js';
 import { AccessLogOpenError, attachAccessLog, openAccessLogFile, type AccessLogTarget, type AccessLogWriter } from '../ops/access-log-writer.js';
-import { AdminListenError } from '../ops/admin-server.js';
+import { AdminListenError } from '../ops/admin-listen-error.js';
 import { Runtime } from '../runtime.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {

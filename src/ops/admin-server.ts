@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { EventBus } from '../proxy/bus.js';
+import { AdminListenError } from './admin-listen-error.js';
 import { ProxyMetrics, type HealthSnapshot, type MetricsSources } from './metrics.js';
 
 export interface AdminServerOptions {
@@ -15,18 +16,6 @@ export interface AdminServerOptions {
    * more clients than it serves.
    */
   admit?: (address: string) => string | null;
-}
-
-/** The admin port could not be bound (in use, no permission): a start-up failure, exit 1. */
-export class AdminListenError extends Error {
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    readonly code: string,
-  ) {
-    super(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port} for --admin-port: ${code}`);
-    this.name = 'AdminListenError';
-  }
 }
 
 /**
@@ -156,3 +145,5 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': bytes.length, 'Cache-Control': 'no-store' });
   res.end(head ? undefined : bytes);
 }
+
+export { AdminListenError };
