@@ -13,6 +13,8 @@ import { SettingsStore } from './settings.js';
 const KNOWN_BLOBS = 4096;
 /** Lines waiting for the end of the turn beyond this many bytes are written at once (bounded memory). */
 const MAX_PENDING_BYTES = 1024 * 1024;
+/** The reused output buffer: a typical turn's lines fit (about 2 KB a flow). */
+const OUT_BUFFER_BYTES = 256 * 1024;
 
 /** A line encoded and waiting for the end of the event-loop turn. */
 interface PendingLine {
@@ -93,6 +95,12 @@ export class SessionRecorder {
   /** Lines queued for the end of the turn, in order, and their bytes. */
   private pending: PendingLine[] = [];
   private pendingBytes = 0;
+  /**
+   * The turn's lines are encoded into this buffer (natively, from each line's string) and written
+   * from it: no joined string, and no copy made for each write. Batches larger than it (rare) get
+   * a buffer of their own that is not kept.
+   */
+  private readonly out = Buffer.allocUnsafeSlow(OUT_BUFFER_BYTES);
   /** An end-of-turn write is queued (cleared when it runs: one immediate per turn, even after a forced write). */
   private turnQueued = false;
   /** Where a queued line that could not be written is reported (the bus once attached). */
@@ -259,18 +267,19 @@ export class SessionRecorder {
   private writeLines(lines: readonly PendingLine[]): void {
     const fd = this.fd;
     if (fd === null) throw new Error(`session ${this.name} is closed`);
-    const text = `${lines.length === 1 ? lines[0]!.json : lines.map((l) => l.json).join('\n')}\n`;
     let bytes = 0;
     for (const line of lines) bytes += line.length;
+    const data = bytes <= this.out.length ? this.out : Buffer.allocUnsafe(bytes);
+    let end = 0;
+    for (const line of lines) {
+      end += data.write(line.json, end, 'utf8');
+      data[end++] = 0x0a;
+    }
     try {
       // The log is opened for appending and only this recorder appends to it: the lines start at
-      // the size so far. The string goes to the kernel as is (Node encodes it natively, no Buffer
-      // made here). A regular file takes all of it unless the disk is full; finish a short write.
-      let written = writeSync(fd, text);
-      if (written < bytes) {
-        const data = Buffer.from(text, 'utf8');
-        while (written < data.length) written += writeSync(fd, data, written);
-      }
+      // the size so far. A regular file takes all of it unless the disk is full; finish a short write.
+      let written = 0;
+      while (written < end) written += writeSync(fd, data, written, end - written);
     } catch (err) {
       // Cut off whatever part of the batch did land (disk full): the next line must start on a
       // line of its own, at the offset the store will be told.

@@ -87,6 +87,28 @@ describe('recorder: lines batched per event-loop turn', () => {
     expect(seen).toEqual([0, 1, 2, 3, 4].map((i) => ({ id: `f000${i}`, read: `f000${i}` })));
   });
 
+  it('lines with multi-byte characters in one batch: every offset and length points at its own line', async () => {
+    const r = await openRecorder();
+    const bus = new EventBus((err) => {
+      throw err;
+    });
+    r.attach(bus);
+    const at = new Map<string, LineLocation>();
+    r.onRecorded = (f: Flow, where: LineLocation) => void at.set(f.id, where);
+    const paths = ['/caf\u00e9', '/\u{1F600}/\u4e2d\u6587', '/plain', '/\u00fc\u00f1\u00ee\u00e7\u00f8d\u00e9'];
+    paths.forEach((path, i) => bus.emit({ type: 'flow-end', flow: flow(i, { request: { path } }) }));
+    await turn();
+    const text = readFileSync(flowsLogPath(r.dir));
+    paths.forEach((path, i) => {
+      const where = at.get(`f000${i}`)!;
+      const line = text.subarray(where.offset, where.offset + where.length);
+      expect(line[line.length - 1]).toBe(0x0a);
+      expect((JSON.parse(line.toString('utf8')) as Flow).request.path).toBe(path);
+    });
+    const last = at.get('f0003')!;
+    expect(last.offset + last.length).toBe(text.length);
+  });
+
   it('record() writes the lines queued before it first, then its own, and returns where that went', async () => {
     const r = await openRecorder();
     const bus = new EventBus();
