@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessLogOpenError, attachAccessLog, openAccessLogFile } from '../../../src/ops/access-log-writer.js';
+import { isoTime } from '../../../src/ops/access-log.js';
 import { EventBus } from '../../../src/proxy/bus.js';
 import type { ProxyEvent } from '../../../src/proxy/core/events.js';
 import { makeFlow } from '../../helpers/make-flow.js';
@@ -94,5 +95,14 @@ describe('access-log writer', () => {
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatchObject({ level: 'error' });
     expect(logs[0]!.message).toContain('access log /full/disk.log: ENOSPC');
+  });
+});
+
+describe('isoTime', () => {
+  it('writes exactly what Date#toISOString writes, across seconds, days and odd times', () => {
+    const base = Date.UTC(2026, 10, 22, 23, 59, 58, 990);
+    const times = [0, 1, 999, 1000, 1001, -1, -1500, 253402300799999, 253402300800000, 1.5, base];
+    for (let i = 0; i < 3000; i += 7) times.push(base + i);
+    for (const t of times) expect(isoTime(t)).toBe(new Date(t).toISOString());
   });
 });
