@@ -1,5 +1,7 @@
 /** Parsing of request targets and authorities (RFC 9112 §3.2), without IO. */
 
+import { intern } from './intern.js';
+
 export interface Authority {
   host: string;
   port: number;
@@ -45,7 +47,8 @@ export interface AbsoluteTarget extends Authority {
 export function parseAbsoluteTarget(target: string): AbsoluteTarget | null {
   const m = /^(https?):\/\/([^/?#]*)([^#]*)/i.exec(target);
   if (!m) return null;
-  const scheme = m[1]!.toLowerCase() as 'http' | 'https';
+  // The literals, not the matched text: every flow would keep its own copy of it.
+  const scheme = m[1]!.length === 5 ? 'https' : 'http';
   let authority = m[2]!;
   const at = authority.lastIndexOf('@');
   if (at >= 0) authority = authority.slice(at + 1); // userinfo is deprecated; never forwarded
@@ -53,7 +56,7 @@ export function parseAbsoluteTarget(target: string): AbsoluteTarget | null {
   if (!auth) return null;
   let path = m[3] || '/';
   if (path.startsWith('?')) path = `/${path}`;
-  return { scheme, host: auth.host, port: auth.port, path };
+  return { scheme, host: intern(auth.host), port: auth.port, path: path.length < 64 ? intern(path) : path };
 }
 
 /** Host header value for an authority, omitting the default port. */

@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import type { ClientInfo } from '../core/flow.js';
+import { intern } from '../core/intern.js';
 import { kClientAddr, kClientTls } from './socket-facts.js';
 
 /** Who is talking to us on this socket (the original TCP peer, even inside a TLS tunnel). */
@@ -20,5 +21,5 @@ export function clientInfoOf(socket: net.Socket): ClientInfo {
 /** `::ffff:127.0.0.1` → `127.0.0.1`: users think in the address they typed. */
 export function normalizeAddress(address: string | undefined): string {
   if (!address) return '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return intern(address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address);
 }

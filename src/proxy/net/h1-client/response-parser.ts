@@ -1,6 +1,7 @@
 import type { HeaderPairs } from '../../core/flow.js';
 import { BodyDecoder } from '../h1-server/body-decoder.js';
 import { HttpParseError, MESSAGE_BREAKING, TOKEN, trimOws } from '../../core/http-syntax.js';
+import { intern } from '../../core/intern.js';
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 
@@ -152,7 +153,7 @@ export class ResponseParser {
     if ((minor !== 0 && minor !== 1) || !/^\d{3}$/.test(line.slice(9, 12)) || status < 100 || (line.length > 12 && line.charCodeAt(12) !== 32)) {
       throw new HttpParseError('HPE_INVALID_STATUS', `invalid status line: ${JSON.stringify(line.slice(0, 64))}`);
     }
-    const head: ResponseHead = { status, statusText: line.length > 13 ? line.slice(13) : '', minor, headers: parseFields(lines, 1) };
+    const head: ResponseHead = { status, statusText: line.length > 13 ? intern(line.slice(13)) : '', minor, headers: parseFields(lines, 1) };
     if (status < 200 && status !== 101) {
       this.events.informational(head);
       return; // the final response follows
@@ -254,7 +255,7 @@ function parseFields(lines: string[], from: number): HeaderPairs {
     if (colon <= 0) throw new HttpParseError('HPE_INVALID_HEADER_TOKEN', `invalid header line: ${JSON.stringify(line.slice(0, 64))}`);
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) throw new HttpParseError('HPE_INVALID_HEADER_TOKEN', `invalid header name: ${JSON.stringify(name.slice(0, 64))}`);
-    out.push([name, trimOws(line, colon + 1)]);
+    out.push([intern(name), intern(trimOws(line, colon + 1))]);
   }
   return out;
 }

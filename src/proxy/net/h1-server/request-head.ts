@@ -1,5 +1,6 @@
 import type { HeaderPairs } from '../../core/flow.js';
 import { HttpParseError, MESSAGE_BREAKING, TOKEN, trimOws } from '../../core/http-syntax.js';
+import { intern } from '../../core/intern.js';
 
 /** A request the server cannot take. */
 export { HttpParseError as RequestParseError };
@@ -32,7 +33,7 @@ export function parseRequestHead(text: string): RequestHead {
   const sp1 = line.indexOf(' ');
   const sp2 = line.lastIndexOf(' ');
   if (sp1 <= 0 || sp2 <= sp1) throw new HttpParseError('HPE_INVALID_METHOD', `not a request line: ${JSON.stringify(line.slice(0, 64))}`);
-  const method = line.slice(0, sp1);
+  const method = intern(line.slice(0, sp1));
   const url = line.slice(sp1 + 1, sp2);
   const version = line.slice(sp2 + 1);
   if (!TOKEN.test(method)) throw new HttpParseError('HPE_INVALID_METHOD', `invalid method: ${JSON.stringify(method.slice(0, 32))}`);
@@ -57,7 +58,7 @@ export function parseRequestHead(text: string): RequestHead {
     if (!TOKEN.test(name)) throw new HttpParseError('HPE_INVALID_HEADER_TOKEN', `invalid header name: ${JSON.stringify(name.slice(0, 64))}`);
     const value = trimOws(l, colon + 1);
     if (MESSAGE_BREAKING.test(value)) throw new HttpParseError('HPE_INVALID_HEADER_TOKEN', `invalid value in header ${name}`);
-    headers[i - 1] = [name, value];
+    headers[i - 1] = [intern(name), intern(value)];
     switch (name.length) {
       case 14:
         if (name.toLowerCase() === 'content-length') {
