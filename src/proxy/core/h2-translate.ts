@@ -1,5 +1,6 @@
 import type { HeaderPairs } from './flow.js';
 import { connectionTokens } from './headers.js';
+import { intern } from './intern.js';
 
 /**
  * Header translation between HTTP/1.1 and HTTP/2 (RFC 9113 §8.2–8.3), pure. The flow keeps the
@@ -102,8 +103,9 @@ export function pairsFromH2Headers(headers: Record<string, string | string[] | n
     if (k.charCodeAt(0) === 58) continue;
     const v = headers[k];
     if (v === undefined) continue;
-    if (Array.isArray(v)) for (const x of v) out.push([k, x]);
-    else out.push([k, String(v)]);
+    const name = intern(k);
+    if (Array.isArray(v)) for (const x of v) out.push([name, intern(x)]);
+    else out.push([name, intern(String(v))]);
   }
   return out;
 }
